@@ -5,6 +5,15 @@
 //! the Kubewarden entry, the ArgoCD plugin and `kubectl cnpg-plan` are the
 //! hosts that feed it.
 
+pub mod cnpg;
+pub mod engine;
+pub mod input;
+pub mod rules;
+pub mod settings;
 pub mod verdict;
 
+pub use engine::{EXEMPTION_PREFIX, evaluate};
+pub use input::{InMemory, Lookup, LookupKind, NoLookup, Operation, Request};
+pub use rules::{RULES, RuleInfo};
+pub use settings::{Level, Settings};
 pub use verdict::{Exemption, Finding, ObjectRef, Severity, Verdict};

@@ -67,8 +67,16 @@ impl ObjectRef {
 impl std::fmt::Display for ObjectRef {
     /// `Kind ns/name` (or `Kind name` without a namespace).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = if self.kind.is_empty() { "object" } else { &self.kind };
-        let name = if self.name.is_empty() { "<unnamed>" } else { &self.name };
+        let kind = if self.kind.is_empty() {
+            "object"
+        } else {
+            &self.kind
+        };
+        let name = if self.name.is_empty() {
+            "<unnamed>"
+        } else {
+            &self.name
+        };
         if self.namespace.is_empty() {
             write!(f, "{kind} {name}")
         } else {
@@ -136,10 +144,14 @@ pub struct Verdict {
 impl Verdict {
     /// Findings with severity deny.
     pub fn denials(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.severity == Severity::Deny)
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Deny)
     }
     /// Findings with severity warn.
     pub fn warnings(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.severity == Severity::Warn)
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warn)
     }
 }

@@ -1,15 +1,270 @@
-//! Kubewarden entry point (placeholder while the core lands).
-use kubewarden_policy_sdk::wapc_guest as guest;
+//! Kubewarden entry point for cnpg-guard.
+//!
+//! Thin glue: decode the waPC payload, answer the core's lookups with
+//! `kubewarden/kubernetes/list_resources_*` host calls, encode the verdict.
+//! All decisions live in `cnpg-guard-core`.
+
+use cnpg_guard_core::{
+    Lookup, LookupKind, Operation, Request, Settings, Severity, Verdict, evaluate,
+};
 use guest::prelude::*;
+use kubewarden_policy_sdk::response::ValidationResponse;
+use kubewarden_policy_sdk::wapc_guest as guest;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
 
 #[allow(unsafe_code)] // waPC requires this exact exported symbol
 #[unsafe(no_mangle)]
 /// waPC entry point: registers the functions the host may call.
 pub extern "C" fn wapc_init() {
     register_function("validate", validate);
-    register_function("protocol_version", kubewarden_policy_sdk::protocol_version_guest);
+    register_function("validate_settings", validate_settings);
+    register_function(
+        "protocol_version",
+        kubewarden_policy_sdk::protocol_version_guest,
+    );
+    register_function("evaluate", evaluate_export);
 }
 
-fn validate(_payload: &[u8]) -> CallResult {
-    kubewarden_policy_sdk::accept_request()
+/// The `validate` payload: `{"request": AdmissionRequest, "settings": {...}}`.
+#[derive(Deserialize)]
+struct Payload {
+    request: AdmissionRequest,
+    #[serde(default)]
+    settings: Value,
+}
+
+/// The fields of a Kubernetes AdmissionRequest the policy reads. Kubewarden
+/// sends camelCase; the SDK's test helpers serialize snake_case: accept both.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AdmissionRequest {
+    operation: String,
+    namespace: String,
+    object: Value,
+    #[serde(alias = "oldObject")]
+    old_object: Value,
+}
+
+/// Answers lookups through Kubewarden host capabilities.
+struct HostLookup;
+
+impl Lookup for HostLookup {
+    fn list(&self, kind: LookupKind, namespace: Option<&str>) -> Result<Vec<Value>, String> {
+        // Field names follow the SDK's ListResourcesByNamespaceRequest /
+        // ListAllResourcesRequest (snake_case serde defaults).
+        let (op, req) = match namespace {
+            Some(ns) => (
+                "list_resources_by_namespace",
+                json!({"api_version": kind.api_version(), "kind": kind.kind(), "namespace": ns,
+                       "label_selector": null, "field_selector": null, "field_masks": null}),
+            ),
+            None => (
+                "list_resources_all",
+                json!({"api_version": kind.api_version(), "kind": kind.kind(),
+                       "label_selector": null, "field_selector": null, "field_masks": null}),
+            ),
+        };
+        let payload = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
+        let raw = guest::host_call("kubewarden", "kubernetes", op, &payload)
+            .map_err(|e| format!("host call {op} failed: {e}"))?;
+        parse_list(&raw)
+    }
+}
+
+/// Reads `items` of a `<Kind>List`; a missing `items` is an empty list.
+fn parse_list(raw: &[u8]) -> Result<Vec<Value>, String> {
+    #[derive(Deserialize)]
+    struct List {
+        #[serde(default)]
+        items: Option<Vec<Value>>,
+    }
+    let list: List =
+        serde_json::from_slice(raw).map_err(|e| format!("unreadable list from host: {e}"))?;
+    Ok(list.items.unwrap_or_default())
+}
+
+fn decode(payload: &[u8]) -> Result<(Payload, Settings), String> {
+    let p: Payload = serde_json::from_slice(payload)
+        .map_err(|e| format!("cannot parse the validation payload: {e}"))?;
+    let settings = parse_settings(&p.settings)?;
+    Ok((p, settings))
+}
+
+fn parse_settings(raw: &Value) -> Result<Settings, String> {
+    let settings: Settings = if raw.is_null() {
+        Settings::default()
+    } else {
+        serde_json::from_value(raw.clone()).map_err(|e| format!("invalid settings: {e}"))?
+    };
+    settings
+        .validate()
+        .map_err(|e| format!("invalid settings: {e}"))?;
+    Ok(settings)
+}
+
+/// Evaluates a payload against a lookup. Shared by `validate` and `evaluate`.
+pub fn run(payload: &[u8], lookup: &dyn Lookup) -> Result<Verdict, String> {
+    let (p, settings) = decode(payload)?;
+    let r = &p.request;
+    let Some(operation) = Operation::parse(&r.operation) else {
+        return Err(format!("unsupported operation '{}'", r.operation));
+    };
+    let request = Request {
+        operation,
+        object: present(&r.object),
+        old_object: present(&r.old_object),
+        namespace: &r.namespace,
+    };
+    Ok(evaluate(&request, &settings, lookup))
+}
+
+fn present(v: &Value) -> Option<&Value> {
+    if v.is_null() { None } else { Some(v) }
+}
+
+/// Turns a verdict into the Kubewarden response.
+pub fn to_response(verdict: &Verdict) -> ValidationResponse {
+    let denials: Vec<&str> = verdict.denials().map(|f| f.text.as_str()).collect();
+    let warnings: Vec<String> = verdict.warnings().map(|f| f.text.clone()).collect();
+    // Audit annotation keys are prefixed with the webhook name by the API
+    // server, so they must be plain names (no '/').
+    let audit: HashMap<String, String> = verdict
+        .exemptions
+        .iter()
+        .map(|e| (format!("exempt-{}", e.rule), e.reason.clone()))
+        .collect();
+    ValidationResponse {
+        accepted: verdict.accepted,
+        message: (!verdict.accepted).then(|| denials.join("\n")),
+        code: None,
+        mutated_object: verdict.mutated_object.clone(),
+        audit_annotations: (!audit.is_empty()).then_some(audit),
+        warnings: (!warnings.is_empty()).then_some(warnings),
+    }
+}
+
+fn rejection(message: String) -> ValidationResponse {
+    ValidationResponse {
+        accepted: false,
+        message: Some(format!("cnpg-guard: {message}")),
+        code: Some(400),
+        mutated_object: None,
+        audit_annotations: None,
+        warnings: None,
+    }
+}
+
+/// Kubewarden `validate`.
+fn validate(payload: &[u8]) -> CallResult {
+    let response = match run(payload, &HostLookup) {
+        Ok(verdict) => to_response(&verdict),
+        Err(e) => rejection(e),
+    };
+    Ok(serde_json::to_vec(&response)?)
+}
+
+/// Structured verdict for the CLIs (Kubewarden never calls it).
+fn evaluate_export(payload: &[u8]) -> CallResult {
+    let verdict = run(payload, &HostLookup)
+        .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
+    Ok(serde_json::to_vec(&verdict)?)
+}
+
+/// Kubewarden `validate_settings`: invalid JSON shape is reported as
+/// `valid: false` with the serde message, not as a waPC error.
+fn validate_settings(payload: &[u8]) -> CallResult {
+    let raw: Result<Value, _> = serde_json::from_slice(payload);
+    let result = match raw {
+        Ok(v) => parse_settings(&v).map(|_| ()),
+        Err(e) => Err(format!("settings are not JSON: {e}")),
+    };
+    let (valid, message) = match result {
+        Ok(()) => (true, None),
+        Err(m) => (false, Some(m)),
+    };
+    Ok(serde_json::to_vec(
+        &json!({"valid": valid, "message": message}),
+    )?)
+}
+
+/// Number of deny findings (used by tests and docs).
+pub fn deny_count(verdict: &Verdict) -> usize {
+    verdict
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Deny)
+        .count()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use cnpg_guard_core::InMemory;
+
+    #[test]
+    fn settings_errors_are_reported_not_raised() {
+        let out = validate_settings(br#"{"severity": {"nope": "deny"}}"#).unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["valid"], false);
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown rule id 'nope'")
+        );
+        let out = validate_settings(b"{}").unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&out).unwrap()["valid"],
+            true
+        );
+        let out = validate_settings(b"not json").unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&out).unwrap()["valid"],
+            false
+        );
+    }
+
+    #[test]
+    fn garbage_payload_is_a_clean_rejection() {
+        let out = validate(b"{").unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["accepted"], false);
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("cnpg-guard: cannot parse")
+        );
+    }
+
+    #[test]
+    fn accepts_camel_and_snake_case_old_object() {
+        let store = json!({"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore",
+            "metadata": {"name": "s3", "namespace": "db"}});
+        let cluster = json!({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+            "metadata": {"name": "pg", "namespace": "db"},
+            "spec": {"plugins": [{"name": "barman-cloud.cloudnative-pg.io", "parameters": {"barmanObjectName": "s3"}}]}});
+        let lookup = InMemory::new(vec![cluster], "db");
+        for key in ["oldObject", "old_object"] {
+            let payload = json!({"request": {"operation": "DELETE", "namespace": "db", key: store}, "settings": {}});
+            let verdict = run(&serde_json::to_vec(&payload).unwrap(), &lookup).unwrap();
+            assert!(!verdict.accepted, "{key}");
+            let response = to_response(&verdict);
+            assert!(response.message.unwrap().contains("[objectstore-in-use]"));
+        }
+    }
+
+    #[test]
+    fn list_parsing_tolerates_missing_items() {
+        assert!(
+            parse_list(br#"{"apiVersion":"v1","kind":"ObjectStoreList"}"#)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(parse_list(br#"{"items":[{"a":1}]}"#).unwrap().len(), 1);
+        assert!(parse_list(b"oops").is_err());
+    }
 }

@@ -1,0 +1,304 @@
+//! The rule registry and the rule families, one module each.
+//!
+//! Every rule has a stable id (used in settings, exemptions and output), a
+//! default level and a rationale. Ids never change meaning; retired ids are
+//! not reused.
+
+pub(crate) mod bootstrap;
+pub(crate) mod exemptions;
+pub(crate) mod hygiene;
+pub(crate) mod labels;
+pub(crate) mod lineage;
+pub(crate) mod object_store;
+pub(crate) mod schedule;
+
+use crate::settings::Level;
+
+/// Static description of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// Stable id, kebab-case.
+    pub id: &'static str,
+    /// Level when settings do not override it.
+    pub default: Level,
+    /// The rule mutates (accepts `mutate`).
+    pub mutating: bool,
+    /// The rule may be turned `off` in settings.
+    pub configurable: bool,
+    /// `cnpg-guard.io/allow-<id>` can exempt an object.
+    pub exemptable: bool,
+    /// Kinds it looks at.
+    pub kinds: &'static str,
+    /// One line: what it catches.
+    pub summary: &'static str,
+    /// Why it matters, in one paragraph.
+    pub rationale: &'static str,
+}
+
+const fn rule(
+    id: &'static str,
+    default: Level,
+    kinds: &'static str,
+    summary: &'static str,
+    rationale: &'static str,
+) -> RuleInfo {
+    RuleInfo {
+        id,
+        default,
+        mutating: false,
+        configurable: true,
+        exemptable: true,
+        kinds,
+        summary,
+        rationale,
+    }
+}
+
+/// `dual-bootstrap`
+pub const DUAL_BOOTSTRAP: &str = "dual-bootstrap";
+/// `bootstrap-changed`
+pub const BOOTSTRAP_CHANGED: &str = "bootstrap-changed";
+/// `recovery-source-missing`
+pub const RECOVERY_SOURCE_MISSING: &str = "recovery-source-missing";
+/// `recovery-backup-plugin`
+pub const RECOVERY_BACKUP_PLUGIN: &str = "recovery-backup-plugin";
+/// `lineage-self-reuse`
+pub const LINEAGE_SELF_REUSE: &str = "lineage-self-reuse";
+/// `lineage-shared`
+pub const LINEAGE_SHARED: &str = "lineage-shared";
+/// `lineage-order`
+pub const LINEAGE_ORDER: &str = "lineage-order";
+/// `lineage-gap`
+pub const LINEAGE_GAP: &str = "lineage-gap";
+/// `archive-not-empty`
+pub const ARCHIVE_NOT_EMPTY: &str = "archive-not-empty";
+/// `recovery-servername-default`
+pub const RECOVERY_SERVERNAME_DEFAULT: &str = "recovery-servername-default";
+/// `destination-double-nesting`
+pub const DESTINATION_DOUBLE_NESTING: &str = "destination-double-nesting";
+/// `objectstore-missing`
+pub const OBJECTSTORE_MISSING: &str = "objectstore-missing";
+/// `barman-object-name-missing`
+pub const BARMAN_OBJECT_NAME_MISSING: &str = "barman-object-name-missing";
+/// `objectstore-in-use`
+pub const OBJECTSTORE_IN_USE: &str = "objectstore-in-use";
+/// `schedule-five-fields`
+pub const SCHEDULE_FIVE_FIELDS: &str = "schedule-five-fields";
+/// `backup-method-mismatch`
+pub const BACKUP_METHOD_MISMATCH: &str = "backup-method-mismatch";
+/// `plugin-config-missing`
+pub const PLUGIN_CONFIG_MISSING: &str = "plugin-config-missing";
+/// `plugin-parameters-ignored`
+pub const PLUGIN_PARAMETERS_IGNORED: &str = "plugin-parameters-ignored";
+/// `inline-barman-deprecated`
+pub const INLINE_BARMAN_DEPRECATED: &str = "inline-barman-deprecated";
+/// `skip-wal-check-outside-recovery`
+pub const SKIP_WAL_CHECK_OUTSIDE_RECOVERY: &str = "skip-wal-check-outside-recovery";
+/// `pvc-backup-label`
+pub const PVC_BACKUP_LABEL: &str = "pvc-backup-label";
+/// `exemption-reason-required`
+pub const EXEMPTION_REASON_REQUIRED: &str = "exemption-reason-required";
+/// `exemption-unknown-rule`
+pub const EXEMPTION_UNKNOWN_RULE: &str = "exemption-unknown-rule";
+/// `context-unavailable`
+pub const CONTEXT_UNAVAILABLE: &str = "context-unavailable";
+
+/// Every rule, in report order.
+pub static RULES: &[RuleInfo] = &[
+    rule(
+        DUAL_BOOTSTRAP,
+        Level::Deny,
+        "Cluster",
+        "more than one of bootstrap.initdb / recovery / pg_basebackup",
+        "CNPG accepts exactly one bootstrap method and rejects the object otherwise; in GitOps this usually means an overlay patch added `recovery` on top of a base (or a server-side defaulted `initdb`) instead of replacing it. On UPDATE the message explains which method the live Cluster has, because bootstrap is read only when the first primary is created.",
+    ),
+    rule(
+        BOOTSTRAP_CHANGED,
+        Level::Warn,
+        "Cluster",
+        "bootstrap method changed on a running Cluster (no effect)",
+        "CNPG reads spec.bootstrap only when it creates the first primary; changing it on an existing Cluster is accepted and silently ignored. A recovery flip applied as an update restores nothing: the Cluster and its PVCs must be deleted and re-created.",
+    ),
+    rule(
+        RECOVERY_SOURCE_MISSING,
+        Level::Deny,
+        "Cluster",
+        "bootstrap.recovery with neither source, backup nor volumeSnapshots",
+        "CNPG's webhook accepts `recovery: {}` but the recovery job then fails with \"recovery source not specified\", leaving a Cluster stuck in bootstrap during an incident.",
+    ),
+    rule(
+        RECOVERY_BACKUP_PLUGIN,
+        Level::Deny,
+        "Cluster",
+        "recovery.backup names a Backup taken by the barman plugin",
+        "`recovery.backup` always restores through the in-tree barman path, which reads destinationPath, serverName and credentials from the Backup's status; plugin Backups carry none of them (plugin-barman-cloud#510). Plugin backups must be restored with `recovery.source` and an externalClusters plugin entry.",
+    ),
+    rule(
+        LINEAGE_SELF_REUSE,
+        Level::Deny,
+        "Cluster",
+        "recovery Cluster archives WAL into the lineage it restores from",
+        "A recovered Cluster opens a new timeline; if its archive (store + serverName) is the recovery source, CNPG stalls on \"Expected empty archive\", or, with cnpg.io/skipEmptyWalArchiveCheck: enabled, writes the new timeline into the source's prefix and pollutes the only copy you can restore from. With the barman plugin both serverNames default to the Cluster's own name, so omitting them collides too.",
+    ),
+    rule(
+        LINEAGE_SHARED,
+        Level::Deny,
+        "Cluster",
+        "another Cluster already archives to the same store + serverName",
+        "Two Clusters writing WAL to one prefix corrupt each other's archive: timelines and WAL segment names collide and neither can be restored reliably. Typical causes: identical Cluster names in two namespaces sharing a bucket with a defaulted serverName, or a copied manifest.",
+    ),
+    rule(
+        LINEAGE_ORDER,
+        Level::Deny,
+        "Cluster",
+        "archive lineage -vN is not newer than the recovery source lineage",
+        "Lineages only move forward: restore from vN, archive to vN+1. Archiving to an older lineage than the source writes new WAL over history you may still need and breaks the next recovery.",
+    ),
+    rule(
+        LINEAGE_GAP,
+        Level::Warn,
+        "Cluster",
+        "recovery source is two or more lineages behind the archive",
+        "Restoring v1 while archiving to v3 is the \"forgot to bump the recovery overlay\" mistake: the restore silently comes from an older lineage and you lose everything written since.",
+    ),
+    rule(
+        ARCHIVE_NOT_EMPTY,
+        Level::Deny,
+        "Cluster",
+        "new Cluster's archive serverName already has backups in its ObjectStore",
+        "CNPG refuses to archive into a non-empty prefix (\"Expected empty archive\") and the new Cluster stalls. This is the only check that catches a recovery flip whose archive serverName was not bumped: the deleted Cluster's lineage is still recorded in the ObjectStore's status.serverRecoveryWindow.",
+    ),
+    rule(
+        RECOVERY_SERVERNAME_DEFAULT,
+        Level::Warn,
+        "Cluster",
+        "plugin recovery source without an explicit serverName",
+        "Unlike the in-tree default (the externalCluster's name), the barman plugin resolves an omitted recovery serverName to the NEW Cluster's own name, so the restore looks in the wrong prefix (or in its own archive).",
+    ),
+    rule(
+        DESTINATION_DOUBLE_NESTING,
+        Level::Warn,
+        "Cluster",
+        "destinationPath already ends with the serverName",
+        "Barman appends serverName to destinationPath, so `s3://b/pg-v2` with serverName `pg-v2` stores data in `s3://b/pg-v2/pg-v2/`. It works, but restores and lifecycle rules written for the intended layout miss it.",
+    ),
+    rule(
+        OBJECTSTORE_MISSING,
+        Level::Deny,
+        "Cluster",
+        "barmanObjectName names no ObjectStore in the namespace",
+        "CNPG and the plugin accept the Cluster and then silently requeue (plugin-barman-cloud#337): no archiving, WAL accumulates on the PVC until Postgres crash-loops on a full disk, or a recovery never starts.",
+    ),
+    rule(
+        BARMAN_OBJECT_NAME_MISSING,
+        Level::Deny,
+        "Cluster",
+        "barman plugin entry without parameters.barmanObjectName",
+        "Without barmanObjectName the plugin skips sidecar injection with only an info log: the Cluster runs without any WAL archiving or backups.",
+    ),
+    rule(
+        OBJECTSTORE_IN_USE,
+        Level::Deny,
+        "ObjectStore (DELETE)",
+        "deleting an ObjectStore a Cluster still references",
+        "Deleting the ObjectStore stops WAL archiving for every Cluster that references it (archive_command fails, WAL piles up) and removes the recovery source you will need in an incident.",
+    ),
+    rule(
+        SCHEDULE_FIVE_FIELDS,
+        Level::Deny,
+        "ScheduledBackup",
+        "5-field cron schedule (CNPG reads seconds first)",
+        "CNPG parses schedules with robfig/cron v1.2.0, which fills fields from SECONDS: \"0 3 * * *\" means second 0, minute 3 of EVERY hour. A \"daily\" backup runs 24 times a day (or only in January, or is rejected). CNPG only warns.",
+    ),
+    rule(
+        BACKUP_METHOD_MISMATCH,
+        Level::Deny,
+        "ScheduledBackup, Backup",
+        "method omitted or barmanObjectStore for a Cluster without in-tree barmanObjectStore",
+        "`method` defaults to barmanObjectStore; for a plugin-only Cluster every Backup then fails at runtime with \"no barmanObjectStore section defined on the target cluster\" and nobody notices until a restore is needed.",
+    ),
+    rule(
+        PLUGIN_CONFIG_MISSING,
+        Level::Deny,
+        "ScheduledBackup, Backup",
+        "method: plugin without pluginConfiguration.name",
+        "The ScheduledBackup is accepted but every Backup it creates is rejected (\"cannot be empty when the backup method is plugin\"): no backups are taken.",
+    ),
+    rule(
+        PLUGIN_PARAMETERS_IGNORED,
+        Level::Warn,
+        "ScheduledBackup, Backup",
+        "pluginConfiguration.parameters given to the barman plugin",
+        "The barman plugin builds the backup configuration from the Cluster's spec.plugins entry and ignores these parameters (plugin internal/cnpgi/instance/backup.go); a barmanObjectName here does not select another store.",
+    ),
+    rule(
+        INLINE_BARMAN_DEPRECATED,
+        Level::Warn,
+        "Cluster",
+        "in-tree barmanObjectStore (removed in CNPG 1.31)",
+        "Native barman support is deprecated and removed in CNPG 1.31; migrate to the barman-cloud plugin (ObjectStore + spec.plugins) before upgrading the operator.",
+    ),
+    rule(
+        SKIP_WAL_CHECK_OUTSIDE_RECOVERY,
+        Level::Warn,
+        "Cluster",
+        "cnpg.io/skipEmptyWalArchiveCheck: enabled on a non-recovery Cluster",
+        "The annotation is a one-off escape hatch; left in place it removes the empty-archive protection for every future re-bootstrap of this Cluster.",
+    ),
+    RuleInfo {
+        mutating: true,
+        ..rule(
+            PVC_BACKUP_LABEL,
+            Level::Mutate,
+            "PersistentVolumeClaim, Cluster",
+            "file-level backup label on a CNPG PVC (stripped)",
+            "A file-level snapshot of a running Postgres data directory is not a consistent backup and races WAL; CNPG data is backed up by barman. The label is removed from PVCs carrying cnpg.io/cluster and from a Cluster's spec.inheritedMetadata.labels (which CNPG copies onto its PVCs).",
+        )
+    },
+    RuleInfo {
+        configurable: false,
+        exemptable: false,
+        ..rule(
+            EXEMPTION_REASON_REQUIRED,
+            Level::Deny,
+            "any",
+            "cnpg-guard.io/allow-<rule> exemption without a reason",
+            "Exemptions are audit records; an empty reason hides why a safety check was switched off.",
+        )
+    },
+    RuleInfo {
+        exemptable: false,
+        ..rule(
+            EXEMPTION_UNKNOWN_RULE,
+            Level::Warn,
+            "any",
+            "exemption annotation names no known rule",
+            "A typo in an exemption silently exempts nothing; surfacing it avoids a false sense of configuration.",
+        )
+    },
+    RuleInfo {
+        exemptable: false,
+        ..rule(
+            CONTEXT_UNAVAILABLE,
+            Level::Warn,
+            "any",
+            "a lookup of other objects failed; dependent checks were skipped",
+            "Reported at the level set by `contextErrors` (warn by default, so an API hiccup does not block every CNPG change; deny to fail closed).",
+        )
+    },
+];
+
+/// Finds a rule by id.
+pub fn find(id: &str) -> Option<&'static RuleInfo> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// All rule ids.
+pub fn ids() -> impl Iterator<Item = &'static str> {
+    RULES.iter().map(|r| r.id)
+}
+
+/// Report position of a rule (registry order).
+pub(crate) fn order(id: &str) -> usize {
+    RULES.iter().position(|r| r.id == id).unwrap_or(usize::MAX)
+}

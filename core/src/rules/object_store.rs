@@ -1,0 +1,120 @@
+//! ObjectStore references: every barmanObjectName must name an ObjectStore in
+//! the Cluster's namespace, and an ObjectStore in use must not be deleted.
+//! The plugin resolves `barmanObjectName` in the Cluster's namespace
+//! (plugin `internal/cnpgi/operator/config/config.go` `GetReferredBarmanObjectsKey`).
+
+use super::{BARMAN_OBJECT_NAME_MISSING, OBJECTSTORE_IN_USE, OBJECTSTORE_MISSING};
+use crate::cnpg::{self, BARMAN_PLUGIN, items, plugin_param, str_at};
+use crate::engine::{Cx, Found};
+use crate::input::LookupKind;
+use serde_json::Value;
+
+/// Every barman plugin entry of a Cluster: (path of the plugin object, entry, role).
+fn barman_entries(cluster: &Value) -> Vec<(String, &Value, &'static str)> {
+    let mut out = Vec::new();
+    for (i, p) in items(cluster, &["spec", "plugins"]) {
+        if str_at(p, &["name"]) == Some(BARMAN_PLUGIN) {
+            out.push((format!("spec.plugins[{i}]"), p, "WAL archive and backups"));
+        }
+    }
+    for (i, ec) in items(cluster, &["spec", "externalClusters"]) {
+        if let Some(p) = ec.get("plugin") {
+            if str_at(p, &["name"]) == Some(BARMAN_PLUGIN) {
+                out.push((
+                    format!("spec.externalClusters[{i}].plugin"),
+                    p,
+                    "recovery/replica source",
+                ));
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn check_cluster(cx: &mut Cx<'_>) {
+    let entries: Vec<(String, Option<String>, &'static str)> = barman_entries(cx.obj)
+        .into_iter()
+        .map(|(path, p, role)| {
+            (
+                path,
+                plugin_param(p, "barmanObjectName").map(str::to_string),
+                role,
+            )
+        })
+        .collect();
+    let ns = cx.ns.to_string();
+    for (path, store, role) in entries {
+        let Some(store) = store else {
+            if cx.on(BARMAN_OBJECT_NAME_MISSING) {
+                cx.hit(
+                    BARMAN_OBJECT_NAME_MISSING,
+                    format!("{path}.parameters.barmanObjectName"),
+                    format!("the barman plugin entry ({role}) has no parameters.barmanObjectName; the plugin skips it with only an info log, so nothing is archived or restored"),
+                    format!("set {path}.parameters.barmanObjectName to the name of an ObjectStore in namespace '{ns}'"),
+                );
+            }
+            continue;
+        };
+        if !cx.on(OBJECTSTORE_MISSING) {
+            continue;
+        }
+        if let Found::Absent = cx.find(LookupKind::ObjectStore, &ns, &store) {
+            let (message, fix) = if cx.render_mode() {
+                (
+                    format!(
+                        "barmanObjectName '{store}' ({role}) names an ObjectStore that is not in this render (namespace '{ns}'); if no other Application creates it, archiving silently stalls and WAL fills the PVC"
+                    ),
+                    format!(
+                        "add an ObjectStore '{store}' to this app, or make sure the Application that owns it syncs first (or fix the name)"
+                    ),
+                )
+            } else {
+                (
+                    format!(
+                        "barmanObjectName '{store}' ({role}) names no ObjectStore in namespace '{ns}'; CNPG accepts the Cluster and then silently stops archiving (WAL fills the PVC) or never starts a recovery"
+                    ),
+                    format!(
+                        "create ObjectStore '{store}' (barmancloud.cnpg.io/v1) in '{ns}' first, or fix the name"
+                    ),
+                )
+            };
+            cx.hit(
+                OBJECTSTORE_MISSING,
+                format!("{path}.parameters.barmanObjectName"),
+                message,
+                fix,
+            );
+        }
+    }
+}
+
+pub(crate) fn check_delete(cx: &mut Cx<'_>) {
+    if !cx.on(OBJECTSTORE_IN_USE) {
+        return;
+    }
+    let store = cnpg::name(cx.obj).to_string();
+    let ns = cx.ns.to_string();
+    let Some(clusters) = cx.list(LookupKind::Cluster, Some(&ns)) else {
+        return;
+    };
+    let mut users = Vec::new();
+    for c in clusters.iter() {
+        for (path, p, role) in barman_entries(c) {
+            if plugin_param(p, "barmanObjectName") == Some(store.as_str()) {
+                users.push(format!("Cluster {} ({path}, {role})", cnpg::name(c)));
+            }
+        }
+    }
+    if users.is_empty() {
+        return;
+    }
+    cx.hit(
+        OBJECTSTORE_IN_USE,
+        "metadata.name",
+        format!(
+            "ObjectStore '{store}' is still referenced by {}; deleting it stops WAL archiving and removes the recovery source",
+            users.join(", ")
+        ),
+        "point those Clusters at another ObjectStore (or delete them) first".into(),
+    );
+}
