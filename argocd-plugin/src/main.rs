@@ -1,2 +1,21 @@
-//! placeholder
-fn main() {}
+//! `argocd-cnpg-guard` binary: see the library docs and `--help`.
+
+use std::collections::BTreeMap;
+
+fn main() {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    // Only valid-UTF-8 variables can be settings; others are ignored.
+    let env: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let code = argocd_cnpg_guard::cli::run(
+        &args,
+        &env,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
+    std::process::exit(code);
+}
