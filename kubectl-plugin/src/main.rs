@@ -1,2 +1,276 @@
-//! placeholder
-fn main() {}
+//! `kubectl cnpg-plan`: recovery planner and policy check for
+//! GitOps-managed CloudNativePG clusters.
+//!
+//! Installed as `kubectl-cnpg_plan` so `kubectl cnpg-plan …` finds it
+//! without shadowing the official `kubectl cnpg` subcommands.
+
+mod check;
+mod edit;
+mod error;
+mod live;
+mod plan;
+mod policy;
+mod report;
+mod restore;
+mod runbook;
+mod source;
+mod timefmt;
+mod yaml;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{PlanError, exit};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  plan computed and accepted by the policy (check: no denial)
+  1  the policy denies the planned result (check: at least one denial)
+  2  usage or input error (bad flag, unreadable file, unsupported layout)
+  3  a live check failed (lineage mismatch, target outside the recovery window, Cluster not found)
+  4  the planned tree could not be rendered or evaluated, or --write failed (no file was changed)";
+
+const LONG_ABOUT: &str = "\
+Plans the recovery of a GitOps-managed CloudNativePG Cluster: the lockstep serverName edits, the
+overlay flag flip, database/owner, the PITR target, and the ordered kubectl runbook — verified by
+rendering the planned tree and running every object through the embedded cnpg-guard policy.
+
+Global kubectl flags (--context, --kubeconfig, -n) go AFTER the plugin name, as kubectl requires:
+  kubectl cnpg-plan recovery infrastructure/database/cloudnative-pg/temporal --context prod";
+
+#[derive(Parser)]
+#[command(
+    name = "kubectl cnpg-plan",
+    bin_name = "kubectl cnpg-plan",
+    version,
+    about = "Recovery planner and policy check for GitOps-managed CloudNativePG clusters",
+    long_about = LONG_ABOUT,
+    after_long_help = EXIT_CODES,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Plan (and with --write, apply) the recovery change for one database directory.
+    #[command(
+        long_about = "\
+Plans the recovery of the database in <DB_DIR>.
+
+Two layouts are understood:
+  * overlays (ArgoCD seed): kustomization.yaml with `- overlays/initdb` and `# - overlays/recovery`,
+    base/cluster.yaml (Cluster without bootstrap), overlays/recovery/bootstrap-patch.yaml;
+  * single file (Flux seed): one Cluster manifest with bootstrap.initdb, edited in place into
+    bootstrap.recovery + an externalClusters entry reading the current lineage.
+
+The plan reads the current archive serverName (vN), bumps it to vN+1 and points the recovery
+source at vN in the SAME change, flips the flag, names database/owner explicitly (CNPG defaults
+both to `app`), optionally sets a PITR target, prints a unified diff of exactly the changed lines,
+renders the planned tree with kustomize and runs every object through the embedded policy. A
+denied result exits 1 and is never shown as ready.
+
+Edits are surgical text edits: comments, key order, quoting and blank lines outside the changed
+lines survive byte for byte. --write is all-or-nothing: every new file is staged next to its
+target, then renamed; a failure rolls back and leaves every file untouched. Running the plan again
+on the written tree plans the NEXT lineage.
+
+Fault injection (for testing the rollback): CNPG_PLAN_FAULT_AFTER_RENAMES=N makes --write fail
+after N files were replaced. The live checks use the kubectl named by CNPG_PLAN_KUBECTL (default:
+kubectl on PATH).",
+        after_long_help = "\
+Examples:
+  # Plan the in-place recovery (dry run: diff + runbook + policy verdict)
+  kubectl cnpg-plan recovery infrastructure/database/cloudnative-pg/temporal
+
+  # Apply the edits, restoring to a point in time
+  kubectl cnpg-plan recovery ./temporal --target-time 2026-05-08T20:49:00Z --write
+
+  # Check the live cluster first (lineage, archiving, recovery window, PVCs, consumers)
+  kubectl cnpg-plan recovery ./temporal --context homelab --live
+
+  # Non-destructive drill into a new Cluster name
+  kubectl cnpg-plan recovery ./temporal --restore-as temporal-drill --write --out /tmp/drill.yaml
+
+  # Machine-readable plan
+  kubectl cnpg-plan recovery ./temporal -o json | jq .steps
+
+Exit codes:
+  0  plan computed and accepted by the policy
+  1  the policy denies the planned result
+  2  usage or input error
+  3  a live check failed
+  4  render/evaluation failed, or --write failed (nothing was changed)"
+    )]
+    Recovery(RecoveryArgs),
+    /// Run the policy over manifest files or directories (CI / pre-commit).
+    #[command(
+        long_about = "\
+Runs the embedded cnpg-guard policy over files and directories. A directory with a
+kustomization is rendered with `kubectl kustomize`; other directories are walked and their YAML
+files parsed. All objects are evaluated as one bundle, so references between files (a Cluster and
+its ObjectStore) resolve.",
+        after_long_help = "\
+Examples:
+  kubectl cnpg-plan check fluxcd/databases/prod
+  kubectl cnpg-plan check infrastructure/database -o sarif > cnpg.sarif
+  kubectl cnpg-plan check cluster.yaml objectstore.yaml -o json
+
+Exit codes:
+  0  no denial (warnings may be printed)
+  1  at least one denial
+  2  usage or input error
+  4  render/evaluation failed"
+    )]
+    Check(CheckArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum PlanFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum CheckFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+/// Flags of `recovery`.
+#[derive(Args)]
+pub struct RecoveryArgs {
+    /// The database directory (or a single Cluster file).
+    db_dir: PathBuf,
+    /// Apply the edits (in-place) or write the drill manifest (--restore-as).
+    #[arg(long)]
+    write: bool,
+    /// Database the recovery creates (default: from the initdb overlay/bootstrap).
+    #[arg(long)]
+    database: Option<String>,
+    /// Owner role (default: from the initdb overlay/bootstrap).
+    #[arg(long)]
+    owner: Option<String>,
+    /// PITR: recover up to this time (RFC 3339 or PostgreSQL timestamp; no zone = UTC).
+    #[arg(long, value_name = "TIME", group = "target")]
+    target_time: Option<String>,
+    /// PITR: recover up to this LSN, e.g. 0/3000060.
+    #[arg(long, value_name = "LSN", group = "target")]
+    target_lsn: Option<String>,
+    /// PITR: stop as soon as a consistent state is reached (end of the base backup).
+    #[arg(long, group = "target")]
+    target_immediate: bool,
+    /// Non-destructive drill: restore the current lineage into a NEW Cluster with this name.
+    #[arg(long, value_name = "NEW_NAME")]
+    restore_as: Option<String>,
+    /// With --restore-as --write: where to write the manifest (default: ./<NEW_NAME>.yaml).
+    #[arg(long, value_name = "PATH", requires = "restore_as")]
+    out: Option<PathBuf>,
+    /// ArgoCD Application name (default: the directory name).
+    #[arg(long)]
+    app: Option<String>,
+    /// Namespace of ArgoCD.
+    #[arg(long, default_value = "argocd")]
+    argocd_namespace: String,
+    /// Flux Kustomization name for the single-file layout (default: databases-<dir name>).
+    #[arg(long)]
+    flux_kustomization: Option<String>,
+    /// Namespace of the Flux Kustomization.
+    #[arg(long, default_value = "flux-system")]
+    flux_namespace: String,
+    /// Run the live checks (implied by --context or --kubeconfig).
+    #[arg(long)]
+    live: bool,
+    /// kubeconfig context for the live checks.
+    #[arg(long)]
+    context: Option<String>,
+    /// kubeconfig file (KUBECONFIG is honoured otherwise).
+    #[arg(long)]
+    kubeconfig: Option<String>,
+    /// Namespace of the Cluster (default: metadata.namespace in Git).
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    /// Extra namespaces to search for Deployments using the <cluster>-app secret.
+    #[arg(long = "consumer-namespace", value_name = "NS")]
+    consumer_namespaces: Vec<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    output: PlanFormat,
+}
+
+/// Flags of `check`.
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Files or directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    output: CheckFormat,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(code).unwrap_or(exit::INPUT));
+        }
+    };
+    let result = match cli.command {
+        Cmd::Recovery(a) => report::recovery(&a_to_opts(a)),
+        Cmd::Check(a) => run_check(&a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+fn run_check(a: &CheckArgs) -> Result<u8, PlanError> {
+    let r = check::run(&a.paths, &policy::EmbeddedPolicy)?;
+    let out = match a.output {
+        CheckFormat::Text => check::text(&r),
+        CheckFormat::Json => format!("{}\n", report::to_json(&r)),
+        CheckFormat::Sarif => format!("{}\n", report::to_json(&check::sarif(&r))),
+    };
+    print!("{out}");
+    Ok(if r.accepted { exit::OK } else { exit::DENIED })
+}
+
+fn a_to_opts(a: RecoveryArgs) -> report::RecoveryOpts {
+    report::RecoveryOpts {
+        dir: a.db_dir,
+        write: a.write,
+        database: a.database,
+        owner: a.owner,
+        target_time: a.target_time,
+        target_lsn: a.target_lsn,
+        target_immediate: a.target_immediate,
+        restore_as: a.restore_as,
+        out: a.out,
+        app: a.app,
+        argocd_namespace: a.argocd_namespace,
+        flux_kustomization: a.flux_kustomization,
+        flux_namespace: a.flux_namespace,
+        live: a.live || a.context.is_some() || a.kubeconfig.is_some(),
+        kube: live::KubeOpts {
+            context: a.context,
+            kubeconfig: a.kubeconfig,
+            namespace: a.namespace,
+            consumer_namespaces: a.consumer_namespaces,
+        },
+        markdown: a.output == PlanFormat::Markdown,
+        json: a.output == PlanFormat::Json,
+    }
+}
