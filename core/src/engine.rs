@@ -186,17 +186,17 @@ fn finish(cx: Cx<'_>, exempt: BTreeMap<String, String>) -> Verdict {
             Level::Warn | Level::Mutate => Severity::Warn,
             Level::Off => continue,
         };
-        if rule.exemptable {
-            if let Some(reason) = exempt.get(rule.id) {
-                if !exemptions.iter().any(|e| e.rule == rule.id) {
-                    exemptions.push(Exemption {
-                        rule: rule.id.to_string(),
-                        reason: reason.clone(),
-                        object: object.clone(),
-                    });
-                }
-                continue;
+        if rule.exemptable
+            && let Some(reason) = exempt.get(rule.id)
+        {
+            if !exemptions.iter().any(|e| e.rule == rule.id) {
+                exemptions.push(Exemption {
+                    rule: rule.id.to_string(),
+                    reason: reason.clone(),
+                    object: object.clone(),
+                });
             }
+            continue;
         }
         findings.push(finding(
             &object,

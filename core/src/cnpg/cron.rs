@@ -60,6 +60,7 @@ pub fn classify(spec: &str) -> Schedule {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 

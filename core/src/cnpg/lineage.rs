@@ -173,21 +173,21 @@ pub fn archives(cluster: &Value) -> Vec<Lineage> {
 pub fn archives_in(cluster: &Value, default_ns: &str) -> Vec<Lineage> {
     let cluster_name = name(cluster);
     let mut out = Vec::new();
-    if let Some(bos) = at(cluster, &["spec", "backup", "barmanObjectStore"]) {
-        if let Some(dest) = str_at(bos, &["destinationPath"]) {
-            let explicit = str_at(bos, &["serverName"]).filter(|s| !s.is_empty());
-            out.push(Lineage {
-                store: Store::Inline {
-                    destination_path: dest.to_string(),
-                    endpoint_url: str_at(bos, &["endpointURL"]).map(str::to_string),
-                },
-                store_path: "spec.backup.barmanObjectStore.destinationPath".into(),
-                server_name: explicit.unwrap_or(cluster_name).to_string(),
-                server_name_path: "spec.backup.barmanObjectStore.serverName".into(),
-                explicit: explicit.is_some(),
-                default_reason: explicit.is_none().then_some(ARCHIVE_DEFAULT),
-            });
-        }
+    if let Some(bos) = at(cluster, &["spec", "backup", "barmanObjectStore"])
+        && let Some(dest) = str_at(bos, &["destinationPath"])
+    {
+        let explicit = str_at(bos, &["serverName"]).filter(|s| !s.is_empty());
+        out.push(Lineage {
+            store: Store::Inline {
+                destination_path: dest.to_string(),
+                endpoint_url: str_at(bos, &["endpointURL"]).map(str::to_string),
+            },
+            store_path: "spec.backup.barmanObjectStore.destinationPath".into(),
+            server_name: explicit.unwrap_or(cluster_name).to_string(),
+            server_name_path: "spec.backup.barmanObjectStore.serverName".into(),
+            explicit: explicit.is_some(),
+            default_reason: explicit.is_none().then_some(ARCHIVE_DEFAULT),
+        });
     }
     let ns = namespace(cluster, default_ns);
     for (i, plugin) in items(cluster, &["spec", "plugins"]) {
@@ -238,22 +238,22 @@ pub fn external_cluster_in(
 ) -> Option<Lineage> {
     let ec_name = str_at(ec, &["name"]).unwrap_or_default();
     let base = format!("spec.externalClusters[{index}]");
-    if let Some(plugin) = at(ec, &["plugin"]) {
-        if str_at(plugin, &["name"]) == Some(BARMAN_PLUGIN) {
-            let store = plugin_param(plugin, "barmanObjectName")?;
-            let explicit = plugin_param(plugin, "serverName");
-            return Some(Lineage {
-                store: Store::ObjectStore {
-                    namespace: namespace(cluster, default_ns).to_string(),
-                    name: store.to_string(),
-                },
-                store_path: format!("{base}.plugin.parameters.barmanObjectName"),
-                server_name: explicit.unwrap_or(name(cluster)).to_string(),
-                server_name_path: format!("{base}.plugin.parameters.serverName"),
-                explicit: explicit.is_some(),
-                default_reason: explicit.is_none().then_some(PLUGIN_SOURCE_DEFAULT),
-            });
-        }
+    if let Some(plugin) = at(ec, &["plugin"])
+        && str_at(plugin, &["name"]) == Some(BARMAN_PLUGIN)
+    {
+        let store = plugin_param(plugin, "barmanObjectName")?;
+        let explicit = plugin_param(plugin, "serverName");
+        return Some(Lineage {
+            store: Store::ObjectStore {
+                namespace: namespace(cluster, default_ns).to_string(),
+                name: store.to_string(),
+            },
+            store_path: format!("{base}.plugin.parameters.barmanObjectName"),
+            server_name: explicit.unwrap_or(name(cluster)).to_string(),
+            server_name_path: format!("{base}.plugin.parameters.serverName"),
+            explicit: explicit.is_some(),
+            default_reason: explicit.is_none().then_some(PLUGIN_SOURCE_DEFAULT),
+        });
     }
     let bos = at(ec, &["barmanObjectStore"])?;
     let dest = str_at(bos, &["destinationPath"])?;

@@ -18,14 +18,14 @@ fn barman_entries(cluster: &Value) -> Vec<(String, &Value, &'static str)> {
         }
     }
     for (i, ec) in items(cluster, &["spec", "externalClusters"]) {
-        if let Some(p) = ec.get("plugin") {
-            if str_at(p, &["name"]) == Some(BARMAN_PLUGIN) {
-                out.push((
-                    format!("spec.externalClusters[{i}].plugin"),
-                    p,
-                    "recovery/replica source",
-                ));
-            }
+        if let Some(p) = ec.get("plugin")
+            && str_at(p, &["name"]) == Some(BARMAN_PLUGIN)
+        {
+            out.push((
+                format!("spec.externalClusters[{i}].plugin"),
+                p,
+                "recovery/replica source",
+            ));
         }
     }
     out

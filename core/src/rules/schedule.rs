@@ -53,13 +53,14 @@ fn method(cx: &mut Cx<'_>) {
                 format!("add spec.pluginConfiguration: {{name: {BARMAN_PLUGIN}}}"),
             );
         }
-        if plugin_name == Some(BARMAN_PLUGIN) && cx.on(PLUGIN_PARAMETERS_IGNORED) {
-            if let Some(params) = at(cx.obj, &["spec", "pluginConfiguration", "parameters"])
+        if plugin_name == Some(BARMAN_PLUGIN)
+            && cx.on(PLUGIN_PARAMETERS_IGNORED)
+            && let Some(params) = at(cx.obj, &["spec", "pluginConfiguration", "parameters"])
                 .and_then(Value::as_object)
-            {
-                if !params.is_empty() {
-                    let keys: Vec<&str> = params.keys().map(String::as_str).collect();
-                    cx.hit(
+            && !params.is_empty()
+        {
+            let keys: Vec<&str> = params.keys().map(String::as_str).collect();
+            cx.hit(
                         PLUGIN_PARAMETERS_IGNORED,
                         "spec.pluginConfiguration.parameters",
                         format!(
@@ -68,8 +69,6 @@ fn method(cx: &mut Cx<'_>) {
                         ),
                         "remove spec.pluginConfiguration.parameters; choose the ObjectStore in the Cluster's spec.plugins[].parameters.barmanObjectName".into(),
                     );
-                }
-            }
         }
         return;
     }
