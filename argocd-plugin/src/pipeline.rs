@@ -30,19 +30,14 @@ impl Outcome {
     }
 }
 
-/// Renders `path` and evaluates every object. An empty render is a failure:
+/// Renders `path` (a directory, or a single manifest file) and evaluates
+/// every object. An empty render is a failure:
 /// printing nothing would make ArgoCD prune the whole app.
 pub fn evaluate(
     path: &Path,
     settings: &PluginSettings,
     env: &BTreeMap<String, String>,
 ) -> Result<Outcome, Failure> {
-    if !path.is_dir() {
-        return Err(Failure::Render(format!(
-            "{} is not a directory",
-            path.display()
-        )));
-    }
     let policy_settings = settings.policy_settings();
     let (objects, results) = host::render_and_evaluate(path, settings, &policy_settings, env)?;
     finish(objects, results)

@@ -212,6 +212,9 @@ pub struct JsonReport<'a> {
     pub findings: Vec<Finding>,
     /// Exemptions honoured, in render order.
     pub exemptions: Vec<Exemption>,
+    /// Objects the policy changes on admission (the output of `generate`
+    /// carries the changed version), in render order.
+    pub mutated: Vec<ObjectRef>,
 }
 
 /// Builds the `check -o json` report.
@@ -232,6 +235,11 @@ pub fn json_report<'a>(path: &'a str, results: &[ObjectResult]) -> JsonReport<'a
         .iter()
         .flat_map(|r| r.verdict.exemptions.iter().cloned())
         .collect();
+    let mutated = results
+        .iter()
+        .filter(|r| r.verdict.mutated_object.is_some())
+        .map(|r| r.object.clone())
+        .collect();
     JsonReport {
         path,
         accepted: s.accepted(),
@@ -239,6 +247,7 @@ pub fn json_report<'a>(path: &'a str, results: &[ObjectResult]) -> JsonReport<'a
         denied_objects: s.denied_objects,
         findings,
         exemptions,
+        mutated,
     }
 }
 
@@ -253,6 +262,13 @@ pub fn text_report(path: &str, results: &[ObjectResult]) -> String {
                 Severity::Warn => "warn",
             };
             out.push_str(&format!("{tag}: {}\n", finding_line(f)));
+        }
+        if r.verdict.mutated_object.is_some() {
+            out.push_str(&format!(
+                "mutate: {}: changed by the policy on admission \
+                 (`generate` prints the changed object)\n",
+                r.object
+            ));
         }
         for e in &r.verdict.exemptions {
             out.push_str(&format!(

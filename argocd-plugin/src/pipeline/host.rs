@@ -1,30 +1,181 @@
-//! Seam to `cnpg-guard-host` (render, parse, evaluate_bundle, YAML output).
-//! Temporary: the host crate is being written; this returns an internal error.
+//! The seam to `cnpg-guard-host`: render, evaluate the bundle through the
+//! embedded policy `.wasm`, serialise. Error texts are shaped here for the
+//! ArgoCD error box: one line, bounded, paths relative to the app.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use cnpg_guard_host::bundle::{self, BundleOptions};
+use cnpg_guard_host::render::{self, RenderError, RenderOptions};
+use cnpg_guard_host::{Engine, HostError, ModuleCache, manifests};
 use serde_json::Value;
 
 use crate::Failure;
 use crate::report::ObjectResult;
 use crate::settings::PluginSettings;
 
-/// Renders `path` and evaluates every object.
+/// Longest render error passed on, in characters.
+const MAX_ERROR_CHARS: usize = 2000;
+
+/// Renders `path` and evaluates every object. The policy engine is loaded on
+/// a second thread while kustomize runs.
 pub(super) fn render_and_evaluate(
-    _path: &Path,
-    _settings: &PluginSettings,
-    _policy_settings: &Value,
-    _env: &BTreeMap<String, String>,
+    path: &Path,
+    settings: &PluginSettings,
+    policy_settings: &Value,
+    env: &BTreeMap<String, String>,
 ) -> Result<(Vec<Value>, Vec<ObjectResult>), Failure> {
-    Err(Failure::Internal(
-        "policy host not available in this build".into(),
-    ))
+    let cache = module_cache(env);
+    let opts = RenderOptions {
+        enable_helm: settings.enable_helm,
+        ..RenderOptions::default()
+    };
+    let (engine, rendered) = std::thread::scope(|s| {
+        let engine = s.spawn(move || Engine::new(cache));
+        let rendered = render::render(path, &opts);
+        (engine.join(), rendered)
+    });
+    let objects = rendered.map_err(|e| render_failure(&e, path, env))?;
+    let engine = match engine {
+        Ok(Ok(engine)) => engine,
+        Ok(Err(e)) => return Err(Failure::Internal(host_error(&e))),
+        Err(_) => {
+            return Err(Failure::Internal(
+                "the policy engine thread stopped unexpectedly".into(),
+            ));
+        }
+    };
+    let namespace = env
+        .get("ARGOCD_APP_NAMESPACE")
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(bundle::DEFAULT_NAMESPACE)
+        .to_string();
+    let report = bundle::evaluate_bundle_with(
+        &engine,
+        objects,
+        policy_settings,
+        &BundleOptions {
+            default_namespace: namespace,
+        },
+    )
+    .map_err(|e| Failure::Internal(host_error(&e)))?;
+    let results = report
+        .results
+        .into_iter()
+        .map(|r| ObjectResult {
+            object: r.object,
+            verdict: r.verdict,
+        })
+        .collect();
+    Ok((report.objects, results))
 }
 
 /// YAML stream of the objects.
-pub(super) fn to_yaml(_objects: &[Value]) -> Result<String, Failure> {
-    Err(Failure::Internal(
-        "policy host not available in this build".into(),
-    ))
+pub(super) fn to_yaml(objects: &[Value]) -> Result<String, Failure> {
+    Ok(manifests::to_yaml_stream(objects))
+}
+
+/// Where the compiled policy is cached. `CNPG_GUARD_CACHE_DIR` when set;
+/// else the host default (XDG cache / `~/.cache`) when it is usable; else
+/// (the sidecar's HOME is not writable) a private directory under the temp
+/// dir; else no cache (compile in memory, slower but correct).
+fn module_cache(env: &BTreeMap<String, String>) -> ModuleCache {
+    if let Some(dir) = env.get("CNPG_GUARD_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return ModuleCache::Dir(PathBuf::from(dir));
+    }
+    if let Some(dir) = ModuleCache::Default.dir()
+        && usable_private_dir(&dir)
+    {
+        return ModuleCache::Dir(dir);
+    }
+    let tmp = env
+        .get("TMPDIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+        .join("cnpg-guard-cache");
+    if usable_private_dir(&tmp) {
+        ModuleCache::Dir(tmp)
+    } else {
+        ModuleCache::Off
+    }
+}
+
+/// True when `dir` exists or can be created, is a real directory (not a
+/// symlink), is writable by us and, on Unix, is owned by us and not
+/// accessible by group/others — the cache holds native code that is loaded
+/// and run, so a directory another user can write to must not be used.
+fn usable_private_dir(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        if std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .is_err()
+        {
+            return false;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(dir) else {
+            return false;
+        };
+        if !meta.is_dir() || meta.permissions().mode() & 0o022 != 0 {
+            return false;
+        }
+        // Owned by us: compare with a file we create in it.
+        let probe = dir.join(format!(".probe-{}", std::process::id()));
+        let owner = std::fs::File::create(&probe)
+            .and_then(|_| std::fs::metadata(&probe))
+            .map(|m| m.uid());
+        let _ = std::fs::remove_file(&probe);
+        matches!(owner, Ok(uid) if uid == meta.uid())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir).is_ok()
+    }
+}
+
+/// One line, bounded, with the extraction dir replaced by the source path
+/// (`ARGOCD_APP_SOURCE_PATH`), so the message is the same for every request
+/// of the same commit (ArgoCD caches errors too) and readable in the UI.
+fn render_failure(e: &RenderError, path: &Path, env: &BTreeMap<String, String>) -> Failure {
+    let mut text = match e {
+        RenderError::Empty(_) => format!(
+            "{}: the render produced no Kubernetes objects; refusing to emit an empty app \
+             (ArgoCD would prune everything it manages)",
+            path.display()
+        ),
+        other => other.to_string(),
+    };
+    if let Ok(abs) = std::fs::canonicalize(path) {
+        let shown = env
+            .get("ARGOCD_APP_SOURCE_PATH")
+            .filter(|p| !p.is_empty())
+            .cloned()
+            .unwrap_or_else(|| path.display().to_string());
+        text = text.replace(&abs.display().to_string(), &shown);
+    }
+    Failure::Render(one_line_bounded(&text))
+}
+
+fn host_error(e: &HostError) -> String {
+    one_line_bounded(&e.to_string())
+}
+
+fn one_line_bounded(text: &str) -> String {
+    let flat: String = text
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    if flat.chars().count() > MAX_ERROR_CHARS {
+        let cut: String = flat.chars().take(MAX_ERROR_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        flat
+    }
 }
