@@ -97,7 +97,7 @@ impl FileChange {
                 (ls, le)
             };
             match groups.last_mut() {
-                Some(g) if ls < g.1 || (ls == g.1 && ls == le && !aligned) => {
+                Some(g) if ls <= g.1 => {
                     g.1 = g.1.max(le);
                     g.2.push(e);
                 }
@@ -409,6 +409,12 @@ fn fail_after_renames() -> Option<usize> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

@@ -224,6 +224,7 @@ pub fn recovery(o: &RecoveryOpts) -> Result<u8, PlanError> {
         recovery: serde_json::json!({
             "database": p.database_name, "owner": p.owner,
             "target": p.target.as_ref().map(plan::Target::describe),
+            "flagWasRecovery": p.flag_was_recovery,
         }),
         edits,
         diff,
