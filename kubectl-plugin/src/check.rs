@@ -198,12 +198,7 @@ pub fn line_of_finding(file: &Path, obj: &Value, path: &str) -> Option<usize> {
     let segs = yaml::parse_path(path);
     for n in (0..=segs.len()).rev() {
         if let Some(node) = segs.get(..n).and_then(|s| root.at(s)) {
-            let at = if n == segs.len() || n == 0 {
-                node.start()
-            } else {
-                node.start()
-            };
-            return Some(src.line(at));
+            return Some(src.line(node.start()));
         }
     }
     Some(src.line(root.start()))
@@ -247,21 +242,29 @@ pub fn sarif(r: &CheckReport) -> Value {
         .findings
         .iter()
         .map(|f| {
-            let mut res = json!({
+            let mut res = serde_json::Map::new();
+            let base = json!({
                 "ruleId": f.finding.rule,
                 "level": if f.finding.severity == Severity::Deny { "error" } else { "warning" },
                 "message": {"text": format!("{} — {}", f.finding.message, f.finding.fix)},
                 "properties": {"object": f.finding.object, "path": f.finding.path},
             });
-            if let Some(file) = &f.file {
-                let mut loc = json!({"physicalLocation": {"artifactLocation": {"uri": file}}});
-                if let Some(line) = f.line {
-                    loc["physicalLocation"]["region"] = json!({"startLine": line});
-                }
-                loc["logicalLocations"] = json!([{"fullyQualifiedName": format!("{}/{}", f.finding.object, f.finding.path), "kind": "member"}]);
-                res["locations"] = json!([loc]);
+            if let Value::Object(m) = base {
+                res.extend(m);
             }
-            res
+            if let Some(file) = &f.file {
+                let mut physical = serde_json::Map::new();
+                physical.insert("artifactLocation".into(), json!({"uri": file}));
+                if let Some(line) = f.line {
+                    physical.insert("region".into(), json!({"startLine": line}));
+                }
+                let loc = json!({
+                    "physicalLocation": physical,
+                    "logicalLocations": [{"fullyQualifiedName": format!("{}/{}", f.finding.object, f.finding.path), "kind": "member"}],
+                });
+                res.insert("locations".into(), json!([loc]));
+            }
+            Value::Object(res)
         })
         .collect();
     json!({

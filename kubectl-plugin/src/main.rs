@@ -106,7 +106,7 @@ Exit codes:
   3  a live check failed
   4  render/evaluation failed, or --write failed (nothing was changed)"
     )]
-    Recovery(RecoveryArgs),
+    Recovery(Box<RecoveryArgs>),
     /// Run the policy over manifest files or directories (CI / pre-commit).
     #[command(
         long_about = "\
@@ -225,7 +225,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Cmd::Recovery(a) => report::recovery(&a_to_opts(a)),
+        Cmd::Recovery(a) => report::recovery(&a_to_opts(*a)),
         Cmd::Check(a) => run_check(&a),
     };
     match result {

@@ -435,6 +435,11 @@ fn emit(o: &RecoveryOpts, p: &PlanJson) {
     }
 }
 
+/// A string field of a JSON object (never panics).
+fn field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
 fn verdict_line(p: &PlanJson) -> String {
     let deny = p
         .findings
@@ -461,26 +466,24 @@ fn text(p: &PlanJson) -> String {
     s.push_str(&format!(
         "cnpg-plan {}: Cluster {}{} — database '{}'\n",
         p.mode,
-        c["namespace"]
-            .as_str()
+        field(c, "namespace")
             .filter(|n| !n.is_empty())
             .map(|n| format!("{n}/"))
             .unwrap_or_default(),
-        c["name"].as_str().unwrap_or(""),
+        field(c, "name").unwrap_or(""),
         p.database
     ));
     s.push_str(&format!(
         "lineage: restore from '{}' → new archive '{}' (store {})\n",
-        p.lineage["from"].as_str().unwrap_or(""),
-        p.lineage["to"].as_str().unwrap_or(""),
-        p.lineage["store"].as_str().unwrap_or("")
+        field(&p.lineage, "from").unwrap_or(""),
+        field(&p.lineage, "to").unwrap_or(""),
+        field(&p.lineage, "store").unwrap_or("")
     ));
     s.push_str(&format!(
         "recovery: database '{}' owner '{}'{}\n\n",
-        p.recovery["database"].as_str().unwrap_or(""),
-        p.recovery["owner"].as_str().unwrap_or(""),
-        p.recovery["target"]
-            .as_str()
+        field(&p.recovery, "database").unwrap_or(""),
+        field(&p.recovery, "owner").unwrap_or(""),
+        field(&p.recovery, "target")
             .map(|t| format!(", {t}"))
             .unwrap_or_default()
     ));
@@ -554,17 +557,17 @@ fn markdown(p: &PlanJson) -> String {
     let mut s = String::new();
     s.push_str(&format!(
         "# Recovery plan: `{}` ({})\n\n",
-        p.cluster["name"].as_str().unwrap_or(""),
+        field(&p.cluster, "name").unwrap_or(""),
         p.mode
     ));
     s.push_str(&format!(
         "- Restore from lineage **`{}`**, new archive lineage **`{}`** (store `{}`)\n- Database `{}`, owner `{}`{}\n\n",
-        p.lineage["from"].as_str().unwrap_or(""),
-        p.lineage["to"].as_str().unwrap_or(""),
-        p.lineage["store"].as_str().unwrap_or(""),
-        p.recovery["database"].as_str().unwrap_or(""),
-        p.recovery["owner"].as_str().unwrap_or(""),
-        p.recovery["target"].as_str().map(|t| format!(", {t}")).unwrap_or_default()
+        field(&p.lineage, "from").unwrap_or(""),
+        field(&p.lineage, "to").unwrap_or(""),
+        field(&p.lineage, "store").unwrap_or(""),
+        field(&p.recovery, "database").unwrap_or(""),
+        field(&p.recovery, "owner").unwrap_or(""),
+        field(&p.recovery, "target").map(|t| format!(", {t}")).unwrap_or_default()
     ));
     s.push_str(&format!("**{}**\n\n", verdict_line(p)));
     if let Some(m) = &p.manifest {

@@ -68,27 +68,37 @@ pub fn build(
         .unwrap_or_else(|| db.clone());
     let to = format!("{new_name}-v1");
 
-    let mut spec = current.get("spec").cloned().unwrap_or(json!({}));
-    if let Some(s) = spec.as_object_mut() {
-        s.remove("bootstrap");
-        s.remove("externalClusters");
-        s.remove("replica");
-    }
-    let mut recovery = json!({"source": "origin", "database": db, "owner": ow});
+    let mut spec = match current.get("spec") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    spec.remove("bootstrap");
+    spec.remove("externalClusters");
+    spec.remove("replica");
+    let mut recovery = serde_json::Map::new();
+    recovery.insert("source".into(), json!("origin"));
+    recovery.insert("database".into(), json!(db));
+    recovery.insert("owner".into(), json!(ow));
     if let Some(secret) = boot.and_then(|b| b.pointer("/secret/name")) {
-        recovery["secret"] = json!({"name": secret});
+        recovery.insert("secret".into(), json!({"name": secret}));
     }
-    match target {
-        Some(Target::Time(t, _)) => recovery["recoveryTarget"] = json!({"targetTime": t}),
-        Some(Target::Lsn(l)) => recovery["recoveryTarget"] = json!({"targetLSN": l}),
-        Some(Target::Immediate) => recovery["recoveryTarget"] = json!({"targetImmediate": true}),
-        None => {}
+    let rt = match target {
+        Some(Target::Time(t, _)) => Some(json!({"targetTime": t})),
+        Some(Target::Lsn(l)) => Some(json!({"targetLSN": l})),
+        Some(Target::Immediate) => Some(json!({"targetImmediate": true})),
+        None => None,
+    };
+    if let Some(rt) = rt {
+        recovery.insert("recoveryTarget".into(), rt);
     }
-    spec["bootstrap"] = json!({"recovery": recovery});
+    spec.insert("bootstrap".into(), json!({"recovery": recovery}));
     match &from.store {
         Store::ObjectStore { name: store, .. } => {
-            spec["externalClusters"] = json!([{"name": "origin", "plugin": {"name": BARMAN_PLUGIN,
-                "parameters": {"barmanObjectName": store, "serverName": from.server_name}}}]);
+            spec.insert(
+                "externalClusters".into(),
+                json!([{"name": "origin", "plugin": {"name": BARMAN_PLUGIN,
+                    "parameters": {"barmanObjectName": store, "serverName": from.server_name}}}]),
+            );
             if let Some(plugins) = spec.get_mut("plugins").and_then(Value::as_array_mut) {
                 for p in plugins.iter_mut() {
                     if p.get("name").and_then(Value::as_str) == Some(BARMAN_PLUGIN)
@@ -100,38 +110,42 @@ pub fn build(
             }
         }
         Store::Inline { .. } => {
-            let mut bos = spec
-                .pointer("/backup/barmanObjectStore")
+            let mut bos = current
+                .pointer("/spec/backup/barmanObjectStore")
+                .and_then(Value::as_object)
                 .cloned()
-                .unwrap_or(json!({}));
-            if let Some(o) = bos.as_object_mut() {
-                o.retain(|k, _| {
-                    matches!(
-                        k.as_str(),
-                        "destinationPath"
-                            | "endpointURL"
-                            | "endpointCA"
-                            | "s3Credentials"
-                            | "googleCredentials"
-                            | "azureCredentials"
-                    )
-                });
-                o.insert("serverName".into(), json!(from.server_name));
-            }
-            spec["externalClusters"] = json!([{"name": "origin", "barmanObjectStore": bos}]);
+                .unwrap_or_default();
+            bos.retain(|k, _| {
+                matches!(
+                    k.as_str(),
+                    "destinationPath"
+                        | "endpointURL"
+                        | "endpointCA"
+                        | "s3Credentials"
+                        | "googleCredentials"
+                        | "azureCredentials"
+                )
+            });
+            bos.insert("serverName".into(), json!(from.server_name));
+            spec.insert(
+                "externalClusters".into(),
+                json!([{"name": "origin", "barmanObjectStore": bos}]),
+            );
             if let Some(b) = spec
-                .pointer_mut("/backup/barmanObjectStore")
+                .get_mut("backup")
+                .and_then(|b| b.get_mut("barmanObjectStore"))
                 .and_then(Value::as_object_mut)
             {
                 b.insert("serverName".into(), json!(to));
             }
         }
     }
-    let mut metadata = json!({"name": new_name});
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("name".into(), json!(new_name));
     if let Some(ns) = str_at(current, &["metadata", "namespace"]) {
-        metadata["namespace"] = json!(ns);
+        metadata.insert("namespace".into(), json!(ns));
     }
-    metadata["labels"] = json!({"cnpg-plan/restore-drill-of": name});
+    metadata.insert("labels".into(), json!({"cnpg-plan/restore-drill-of": name}));
     let object = json!({
         "apiVersion": current.get("apiVersion").cloned().unwrap_or(json!("postgresql.cnpg.io/v1")),
         "kind": "Cluster",
