@@ -14,7 +14,8 @@ pub fn fixtures() -> PathBuf {
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let cache = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/cnpg-guard-test-cache");
+        let cache =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/cnpg-guard-test-cache");
         match Engine::new(ModuleCache::Dir(cache)) {
             Ok(e) => e,
             Err(e) => {

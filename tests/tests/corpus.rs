@@ -5,7 +5,13 @@
 //! repository (ObjectStores often live in a sibling file). Objects without a
 //! namespace get the repository's most common namespace, as a Flux/ArgoCD
 //! target namespace would.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
 
 use cnpg_guard_host::{MemorySource, bundle, manifests};
 use cnpg_guard_tests::{engine, fixtures};
@@ -15,7 +21,9 @@ use std::sync::Arc;
 
 fn kinds_of_interest(o: &Value) -> bool {
     let api = o["apiVersion"].as_str().unwrap_or_default();
-    api.starts_with("postgresql.cnpg.io/") || api.starts_with("barmancloud.cnpg.io/") || o["kind"] == "PersistentVolumeClaim"
+    api.starts_with("postgresql.cnpg.io/")
+        || api.starts_with("barmancloud.cnpg.io/")
+        || o["kind"] == "PersistentVolumeClaim"
 }
 
 #[test]
@@ -50,7 +58,10 @@ fn corpus_expectations_hold() {
     }
     let with_ns = |repo: &str, mut o: Value| {
         if o["metadata"]["namespace"].as_str().is_none() && o["metadata"].is_object() {
-            let ns = repo_ns.get(repo).cloned().unwrap_or_else(|| "default".into());
+            let ns = repo_ns
+                .get(repo)
+                .cloned()
+                .unwrap_or_else(|| "default".into());
             o["metadata"]["namespace"] = json!(ns);
         }
         o
@@ -79,8 +90,11 @@ fn corpus_expectations_hold() {
         let (mut deny, mut warn) = (BTreeSet::new(), BTreeSet::new());
         for o in objs.iter().filter(|o| kinds_of_interest(o)) {
             let o = with_ns(repo, o.clone());
-            let payload = json!({"request": bundle::admission_request("CREATE", &o, None), "settings": {}});
-            let verdict = instance.evaluate(&payload).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let payload =
+                json!({"request": bundle::admission_request("CREATE", &o, None), "settings": {}});
+            let verdict = instance
+                .evaluate(&payload)
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
             for f in verdict.findings {
                 match f.severity {
                     cnpg_guard_core::Severity::Deny => deny.insert(f.rule),
@@ -93,33 +107,63 @@ fn corpus_expectations_hold() {
 
     let expected_text = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap_or_default();
     let mut expected: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
-    for line in expected_text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in expected_text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let cols: Vec<&str> = line.split('\t').collect();
         let set = |i: usize| -> BTreeSet<String> {
-            cols.get(i).map(|c| c.split(',').map(str::trim).filter(|s| !s.is_empty() && *s != "-").map(String::from).collect()).unwrap_or_default()
+            cols.get(i)
+                .map(|c| {
+                    c.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty() && *s != "-")
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default()
         };
         expected.insert(cols[0].to_string(), (set(1), set(2)));
     }
     let mut report = String::new();
     let mut failures = 0;
     for (file, (deny, warn)) in &actual {
-        let join = |s: &BTreeSet<String>| if s.is_empty() { "-".to_string() } else { s.iter().cloned().collect::<Vec<_>>().join(",") };
+        let join = |s: &BTreeSet<String>| {
+            if s.is_empty() {
+                "-".to_string()
+            } else {
+                s.iter().cloned().collect::<Vec<_>>().join(",")
+            }
+        };
         report.push_str(&format!("{file}\t{}\t{}\n", join(deny), join(warn)));
         match expected.get(file) {
             Some((d, w)) if d == deny && w == warn => {}
             Some((d, w)) => {
                 failures += 1;
-                eprintln!("MISMATCH {file}\n  expected deny={} warn={}\n  actual   deny={} warn={}", join(d), join(w), join(deny), join(warn));
+                eprintln!(
+                    "MISMATCH {file}\n  expected deny={} warn={}\n  actual   deny={} warn={}",
+                    join(d),
+                    join(w),
+                    join(deny),
+                    join(warn)
+                );
             }
             None => {
                 failures += 1;
-                eprintln!("NO EXPECTATION for {file}: deny={} warn={}", join(deny), join(warn));
+                eprintln!(
+                    "NO EXPECTATION for {file}: deny={} warn={}",
+                    join(deny),
+                    join(warn)
+                );
             }
         }
     }
     if failures > 0 {
         let out = std::env::temp_dir().join("cnpg-guard-corpus-actual.tsv");
         std::fs::write(&out, report).unwrap();
-        panic!("{failures} corpus file(s) differ from EXPECTED.tsv; actual results written to {}", out.display());
+        panic!(
+            "{failures} corpus file(s) differ from EXPECTED.tsv; actual results written to {}",
+            out.display()
+        );
     }
 }
