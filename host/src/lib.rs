@@ -1,1 +1,54 @@
-//! placeholder
+//! Runs the cnpg-guard policy `.wasm` outside Kubernetes.
+//!
+//! - [`Engine`] compiles (or loads from the on-disk [`ModuleCache`]) the
+//!   embedded, annotated policy module once; [`Engine::instance`] gives a fresh
+//!   [`Instance`] (new store, instantiate, `wapc_init`) in tens of microseconds.
+//! - The waPC host protocol and the few WASI preview1 calls a Rust policy
+//!   imports are implemented here: guest output never reaches our stdout (the
+//!   ArgoCD plugin's stdout is the manifest stream).
+//! - Host calls (`kubewarden`/`kubernetes`/`list_resources_*`, `get_resource`)
+//!   are answered from a [`ContextSource`], e.g. a [`MemorySource`] holding the
+//!   manifests being checked ([`callbacks`]).
+//! - [`manifests`] parses YAML/JSON streams, [`render`] runs kustomize,
+//!   [`bundle`] evaluates a whole set of objects.
+
+mod context;
+mod engine;
+mod error;
+mod types;
+mod wapc;
+mod wasi;
+
+pub mod bundle;
+pub mod callbacks;
+pub mod manifests;
+pub mod render;
+
+pub use context::{ContextSource, MemorySource};
+pub use engine::{Engine, Instance, LoadInfo, ModuleCache};
+pub use error::HostError;
+pub use types::{SettingsValidation, ValidationResponse};
+
+/// The cnpg-guard policy, built for `wasm32-wasip1` and annotated (custom
+/// section `io.kubewarden.metadata`) by `build.rs` at compile time.
+pub static POLICY_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cnpg-guard-policy.wasm"));
+
+/// Name of the custom section holding the Kubewarden metadata JSON.
+pub const METADATA_SECTION: &str = "io.kubewarden.metadata";
+
+/// Reads the `io.kubewarden.metadata` custom section of a module (the first
+/// one, as Kubewarden does). `Ok(None)` when the module is not annotated.
+pub fn policy_metadata(wasm: &[u8]) -> Result<Option<serde_json::Value>, HostError> {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| HostError::InvalidModule(e.to_string()))?;
+        if let wasmparser::Payload::CustomSection(reader) = payload
+            && reader.name() == METADATA_SECTION
+        {
+            let value = serde_json::from_slice(reader.data()).map_err(|e| {
+                HostError::InvalidModule(format!("{METADATA_SECTION} is not valid JSON: {e}"))
+            })?;
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
