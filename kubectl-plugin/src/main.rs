@@ -53,6 +53,15 @@ Global kubectl flags (--context, --kubeconfig, -n) go AFTER the plugin name, as 
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
+    /// kubeconfig context for the live checks (implies --live).
+    #[arg(long, global = true)]
+    context: Option<String>,
+    /// kubeconfig file (KUBECONFIG is honoured otherwise; implies --live).
+    #[arg(long, global = true)]
+    kubeconfig: Option<String>,
+    /// Namespace of the Cluster (default: metadata.namespace in Git).
+    #[arg(short = 'n', long, global = true)]
+    namespace: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -187,15 +196,6 @@ pub struct RecoveryArgs {
     /// Run the live checks (implied by --context or --kubeconfig).
     #[arg(long)]
     live: bool,
-    /// kubeconfig context for the live checks.
-    #[arg(long)]
-    context: Option<String>,
-    /// kubeconfig file (KUBECONFIG is honoured otherwise).
-    #[arg(long)]
-    kubeconfig: Option<String>,
-    /// Namespace of the Cluster (default: metadata.namespace in Git).
-    #[arg(short = 'n', long)]
-    namespace: Option<String>,
     /// Extra namespaces to search for Deployments using the <cluster>-app secret.
     #[arg(long = "consumer-namespace", value_name = "NS")]
     consumer_namespaces: Vec<String>,
@@ -224,8 +224,14 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(code).unwrap_or(exit::INPUT));
         }
     };
+    let kube = live::KubeOpts {
+        context: cli.context,
+        kubeconfig: cli.kubeconfig,
+        namespace: cli.namespace,
+        consumer_namespaces: Vec::new(),
+    };
     let result = match cli.command {
-        Cmd::Recovery(a) => report::recovery(&a_to_opts(*a)),
+        Cmd::Recovery(a) => report::recovery(&a_to_opts(*a, kube)),
         Cmd::Check(a) => run_check(&a),
     };
     match result {
@@ -248,7 +254,7 @@ fn run_check(a: &CheckArgs) -> Result<u8, PlanError> {
     Ok(if r.accepted { exit::OK } else { exit::DENIED })
 }
 
-fn a_to_opts(a: RecoveryArgs) -> report::RecoveryOpts {
+fn a_to_opts(a: RecoveryArgs, kube: live::KubeOpts) -> report::RecoveryOpts {
     report::RecoveryOpts {
         dir: a.db_dir,
         write: a.write,
@@ -263,12 +269,10 @@ fn a_to_opts(a: RecoveryArgs) -> report::RecoveryOpts {
         argocd_namespace: a.argocd_namespace,
         flux_kustomization: a.flux_kustomization,
         flux_namespace: a.flux_namespace,
-        live: a.live || a.context.is_some() || a.kubeconfig.is_some(),
+        live: a.live || kube.context.is_some() || kube.kubeconfig.is_some(),
         kube: live::KubeOpts {
-            context: a.context,
-            kubeconfig: a.kubeconfig,
-            namespace: a.namespace,
             consumer_namespaces: a.consumer_namespaces,
+            ..kube
         },
         markdown: a.output == PlanFormat::Markdown,
         json: a.output == PlanFormat::Json,

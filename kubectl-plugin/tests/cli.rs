@@ -763,6 +763,24 @@ fn live_unreachable_is_skipped_not_faked() {
     let j = json_of(&r);
     assert_eq!(j["liveChecks"].as_array().unwrap().len(), 1);
     assert_eq!(check_status(&j, "cluster-reachable"), "skipped");
+    // Global kubectl flags are also accepted before the subcommand.
+    let r = kubectl(
+        &[
+            "cnpg-plan",
+            "--context",
+            "homelab",
+            "-n",
+            "cloudnative-pg",
+            "recovery",
+            db.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        &[("CNPG_PLAN_KUBECTL", fake.to_str().unwrap())],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(check_status(&json_of(&r), "cluster-reachable"), "skipped");
+    assert!(read(&t.path().join("fake/calls")).contains("--context homelab get"));
 }
 
 // ---- check ----
@@ -849,4 +867,42 @@ fn markdown_output_has_the_runbook() {
         "{}",
         r.stdout
     );
+}
+
+#[test]
+fn seed000_inline_form_without_server_name() {
+    let (_t, root) = workdir("seed000");
+    let db = root.join("temporal");
+    let base = read(&db.join(BASE));
+    let i = base.find("  # Barman Cloud plugin").unwrap();
+    let j = base.find("  resources:").unwrap();
+    let inline = "  backup:\n    barmanObjectStore:\n      destinationPath: \"s3://postgres-backups/cnpg/temporal\"\n      s3Credentials:\n        accessKeyId: {name: rustfs-cnpg, key: ACCESS_KEY_ID}\n        secretAccessKey: {name: rustfs-cnpg, key: SECRET_ACCESS_KEY}\n      wal:\n        compression: gzip\n\n";
+    fs::write(
+        db.join(BASE),
+        format!("{}{inline}{}", &base[..i], &base[j..]),
+    )
+    .unwrap();
+    let patch = read(&db.join(PATCH));
+    let k = patch.find("      plugin:").unwrap();
+    fs::write(
+        db.join(PATCH),
+        format!("{}      barmanObjectStore:\n        destinationPath: \"s3://postgres-backups/cnpg/temporal/\"\n        s3Credentials:\n          accessKeyId: {{name: rustfs-cnpg, key: ACCESS_KEY_ID}}\n          secretAccessKey: {{name: rustfs-cnpg, key: SECRET_ACCESS_KEY}}\n", &patch[..k]),
+    )
+    .unwrap();
+    let r = plan(&db, &["--write", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let j = json_of(&r);
+    // Absent serverName: the effective name is the Cluster name (CNPG default).
+    assert_eq!(j["lineage"]["from"], "temporal-database");
+    assert_eq!(j["lineage"]["to"], "temporal-database-v2");
+    assert_eq!(j["lineage"]["fromExplicit"], false);
+    assert!(
+        read(&db.join(BASE))
+            .contains("        compression: gzip\n      serverName: temporal-database-v2\n")
+    );
+    // The in-tree source default would be the externalCluster name: made explicit.
+    assert!(read(&db.join(PATCH)).ends_with("          secretAccessKey: {name: rustfs-cnpg, key: SECRET_ACCESS_KEY}\n        serverName: temporal-database\n"));
+    let j = json_of(&plan(&db, &["-o", "json"]));
+    assert_eq!(j["lineage"]["from"], "temporal-database-v2");
+    assert_eq!(j["lineage"]["to"], "temporal-database-v3");
 }
