@@ -15,7 +15,22 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const KUBECTL: &str = "/usr/bin/kubectl";
+/// The installed kubectl (v1.32 in the project image): plugin lookup is
+/// kubectl's own, so the tests go through it.
+fn kubectl_path() -> PathBuf {
+    let fixed = PathBuf::from("/usr/bin/kubectl");
+    if fixed.is_file() {
+        return fixed;
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file())
+        .expect(
+            "these tests drive the plugin through kubectl: install kubectl (e.g. /usr/bin/kubectl)",
+        )
+}
 
 fn plugin_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_kubectl-cnpg_plan"))
@@ -63,7 +78,7 @@ fn kubectl(args: &[&str], envs: &[(&str, &str)]) -> Run {
         plugin_dir().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut cmd = Command::new(KUBECTL);
+    let mut cmd = Command::new(kubectl_path());
     cmd.args(args).env("PATH", path);
     // A private module cache per test process keeps runs independent.
     cmd.env(
