@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use cnpg_guard_core::cnpg::lineage::{self, Store};
+use cnpg_guard_core::cnpg::lineage::{self, Lineage, Store};
 use cnpg_guard_core::cnpg::str_at;
 use serde::Serialize;
 use serde_json::Value;
@@ -149,14 +149,42 @@ impl LiveReport {
     }
 }
 
-/// Runs the live checks for an in-place plan.
-pub fn run(plan: &Plan, opts: &KubeOpts, app: Option<(&str, &str)>) -> LiveReport {
+/// What the live checks are about.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// The live Cluster name.
+    pub cluster: &'a str,
+    /// Its namespace from Git (may be empty).
+    pub namespace: &'a str,
+    /// The lineage Git says it archives to (the one restored from).
+    pub from: &'a Lineage,
+    /// The PITR target, if any.
+    pub target: Option<&'a Target>,
+    /// In-place recovery (lists PVCs and consumers) or a side-by-side drill.
+    pub destructive: bool,
+}
+
+impl<'a> Subject<'a> {
+    /// The subject of an in-place plan.
+    pub fn of(plan: &'a Plan) -> Subject<'a> {
+        Subject {
+            cluster: &plan.cluster,
+            namespace: &plan.namespace,
+            from: &plan.from,
+            target: plan.target.as_ref(),
+            destructive: true,
+        }
+    }
+}
+
+/// Runs the live checks.
+pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> LiveReport {
     let kube = Kube { opts };
     let ns = opts
         .namespace
         .clone()
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| plan.namespace.clone());
+        .unwrap_or_else(|| plan.namespace.to_string());
     let mut report = LiveReport::default();
     let mut ns_args: Vec<&str> = Vec::new();
     if !ns.is_empty() {
@@ -172,10 +200,7 @@ pub fn run(plan: &Plan, opts: &KubeOpts, app: Option<(&str, &str)>) -> LiveRepor
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         kube.get(&refs)
     };
-    let cluster = match run_get(with_ns(
-        vec!["cluster.postgresql.cnpg.io"],
-        &[&plan.cluster],
-    )) {
+    let cluster = match run_get(with_ns(vec!["cluster.postgresql.cnpg.io"], &[plan.cluster])) {
         Got::Json(v) => v,
         Got::NotFound => {
             report.checks.push(check(
@@ -255,7 +280,7 @@ pub fn run(plan: &Plan, opts: &KubeOpts, app: Option<(&str, &str)>) -> LiveRepor
                 Got::Json(os) => {
                     let w = os
                         .pointer("/status/serverRecoveryWindow")
-                        .and_then(|m| m.get(&plan.from.server_name))
+                        .and_then(|m| m.get(plan.from.server_name.as_str()))
                         .cloned();
                     if w.is_none() {
                         report.checks.push(check(
@@ -305,7 +330,7 @@ pub fn run(plan: &Plan, opts: &KubeOpts, app: Option<(&str, &str)>) -> LiveRepor
                 last.unwrap_or("unknown")
             ),
         ));
-        if let Some(Target::Time(t, secs)) = &plan.target {
+        if let Some(Target::Time(t, secs)) = plan.target {
             let now = timefmt::now();
             match first.map(timefmt::parse_timestamp) {
                 Some(Ok(f)) if *secs < f => report.checks.push(check(
@@ -330,7 +355,7 @@ pub fn run(plan: &Plan, opts: &KubeOpts, app: Option<(&str, &str)>) -> LiveRepor
                 _ => report.checks.push(check("target-in-window", Status::Warn, "the first recoverability point is unknown or unreadable; cannot check --target-time")),
             }
         }
-    } else if let Some(Target::Time(t, secs)) = &plan.target
+    } else if let Some(Target::Time(t, secs)) = plan.target
         && *secs > timefmt::now()
     {
         report.checks.push(check(
@@ -340,6 +365,9 @@ pub fn run(plan: &Plan, opts: &KubeOpts, app: Option<(&str, &str)>) -> LiveRepor
         ));
     }
 
+    if !plan.destructive {
+        return report;
+    }
     // PVCs that will be deleted.
     let sel = format!("cnpg.io/cluster={}", plan.cluster);
     match run_get(with_ns(vec!["pvc", "-l"], &[&sel])) {

@@ -150,7 +150,7 @@ pub fn recovery(o: &RecoveryOpts) -> Result<u8, PlanError> {
     let live_report = if o.live {
         let argo = (p.layout == plan::LayoutKind::Overlays)
             .then_some((app.as_str(), o.argocd_namespace.as_str()));
-        Some(live::run(&p, &o.kube, argo))
+        Some(live::run(&live::Subject::of(&p), &o.kube, argo))
     } else {
         None
     };
@@ -371,9 +371,27 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
         r.from.describe(),
         r.to
     )];
+    let current_name = cnpg_guard_core::cnpg::name(current).to_string();
+    let live_report = o.live.then(|| {
+        let subject = live::Subject {
+            cluster: &current_name,
+            namespace: &ns,
+            from: &r.from,
+            target: target.as_ref(),
+            destructive: false,
+        };
+        live::run(&subject, &o.kube, None)
+    });
+    if !o.live {
+        notes.push(
+            "live checks not run (pass --live, --context or --kubeconfig to check the cluster)"
+                .into(),
+        );
+    }
+    let live_failed = live_report.as_ref().is_some_and(live::LiveReport::failed);
     let mut written = false;
     let mut write_error = None;
-    if o.write && !denied {
+    if o.write && !denied && !live_failed {
         match edit::write_all(&[(out_path.clone(), r.manifest.clone(), None)]) {
             Ok(()) => written = true,
             Err(e) => {
@@ -387,7 +405,9 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
             }
         }
     } else if o.write {
-        notes.push("--write refused: the policy denies the drill manifest".into());
+        notes.push(
+            "--write refused: the policy denies the drill manifest or a live check failed".into(),
+        );
     }
     let out = PlanJson {
         schema_version: 1,
@@ -410,19 +430,25 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
         recovery: serde_json::json!({"database": r.database, "owner": r.owner, "target": target.as_ref().map(plan::Target::describe)}),
         edits: change.line_edits(),
         diff: change.unified_diff(),
-        ready: !denied && write_error.is_none(),
+        ready: !denied && !live_failed && write_error.is_none(),
         written,
         findings,
         notes,
         steps,
-        live_checks: vec![],
+        live_checks: live_report.map(|l| l.checks).unwrap_or_default(),
         manifest: Some(r.manifest.clone()),
     };
     emit(o, &out);
     if let Some(e) = write_error {
         return Err(e);
     }
-    Ok(if denied { exit::DENIED } else { exit::OK })
+    Ok(if denied {
+        exit::DENIED
+    } else if live_failed {
+        exit::LIVE
+    } else {
+        exit::OK
+    })
 }
 
 fn emit(o: &RecoveryOpts, p: &PlanJson) {

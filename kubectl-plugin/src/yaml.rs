@@ -425,6 +425,16 @@ pub fn plain_safe(value: &str) -> bool {
     if !matches!(plain_to_json(value), Value::String(_)) {
         return false;
     }
+    // YAML 1.1 parsers (go-yaml, used by kubectl and kustomize) may read an
+    // unquoted date as a timestamp: always quote date-like values.
+    let b = value.as_bytes();
+    if b.len() >= 10
+        && b.iter().take(4).all(u8::is_ascii_digit)
+        && b.get(4) == Some(&b'-')
+        && b.get(7) == Some(&b'-')
+    {
+        return false;
+    }
     let first = value.chars().next().unwrap_or(' ');
     if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
         return false;
@@ -593,7 +603,7 @@ mod tests {
         assert!(!plain_safe("a: b"));
         assert_eq!(
             render_scalar("2026-05-08 20:00:00+00", ScalarStyle::Plain),
-            "2026-05-08 20:00:00+00"
+            "\"2026-05-08 20:00:00+00\""
         );
         assert_eq!(render_scalar("x", ScalarStyle::DoubleQuoted), "\"x\"");
     }

@@ -343,7 +343,7 @@ fn pitr_targets_are_validated_and_written() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let patch = read(&db.join(PATCH));
     assert!(
-        patch.contains("      recoveryTarget:\n        targetTime: 2026-05-08 20:49:00+00\n"),
+        patch.contains("      recoveryTarget:\n        targetTime: \"2026-05-08 20:49:00+00\"\n"),
         "{patch}"
     );
     // Replanning without a target removes the stale one and says so.
@@ -920,4 +920,54 @@ fn seed000_inline_form_without_server_name() {
     let j = json_of(&plan(&db, &["-o", "json"]));
     assert_eq!(j["lineage"]["from"], "temporal-database-v2");
     assert_eq!(j["lineage"]["to"], "temporal-database-v3");
+}
+
+#[test]
+fn restore_as_live_checks_the_target_window() {
+    let (t, root) = workdir("seed000");
+    let db = root.join("temporal");
+    let fake = fake_kubectl(t.path(), "temporal-database-v2", false);
+    let out = t.path().join("drill.yaml");
+    let r = live(
+        &db,
+        &fake,
+        &[
+            "--restore-as",
+            "temporal-drill",
+            "--target-time",
+            "2026-04-01T00:00:00Z",
+            "--write",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    let j = json_of(&r);
+    assert_eq!(check_status(&j, "target-in-window"), "fail");
+    assert!(!out.exists(), "a failed live check blocks --write");
+    // Not destructive: no PVC or consumer listing.
+    assert!(
+        j["liveChecks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != "pvcs-to-delete")
+    );
+    let r = live(
+        &db,
+        &fake,
+        &[
+            "--restore-as",
+            "temporal-drill",
+            "--target-time",
+            "2026-05-05T00:00:00Z",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        json_of(&r)["manifest"]
+            .as_str()
+            .unwrap()
+            .contains("targetTime: \"2026-05-05T00:00:00Z\"")
+    );
 }
