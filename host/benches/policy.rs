@@ -159,6 +159,11 @@ fn main() {
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = ModuleCache::Dir(cache_dir.path().to_path_buf());
     Engine::from_bytes(POLICY_WASM, cache.clone()).unwrap();
+    let cache_file_size = std::fs::read_dir(cache_dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum::<u64>();
     let mut cached = Vec::new();
     let mut cached_module = Vec::new();
     for _ in 0..7 {
@@ -215,6 +220,7 @@ fn main() {
         POLICY_WASM.len()
     );
     println!("| accept-all.wasm size | {} bytes |", accept_all.len());
+    println!("| precompiled module in the cache | {cache_file_size} bytes |");
     println!(
         "| cnpg-guard compile (Cranelift, `Engine::from_bytes`, cache off) | {:.1} ms |",
         ms(compile)

@@ -81,8 +81,8 @@ pub fn evaluate_bundle(
 }
 
 /// Runs every object through the policy's `evaluate` export as a CREATE, with
-/// the whole bundle (namespaces defaulted) as lookup context, on a fresh
-/// instance per object (as policy-server does). A `mutated_object` replaces
+/// the whole bundle (namespaces defaulted) as lookup context, on one instance
+/// for the whole bundle. A `mutated_object` replaces
 /// the object in [`BundleReport::objects`]; a namespace this function filled
 /// in is not added to the output.
 pub fn evaluate_bundle_with(
@@ -97,15 +97,24 @@ pub fn evaluate_bundle_with(
 
     let mut out = Vec::with_capacity(objects.len());
     let mut results = Vec::with_capacity(objects.len());
+    // One instance for the whole bundle: about twice as fast per object as a
+    // fresh instance each (`cargo xtask bench`), and the policy keeps no state
+    // between calls. Any error ends the evaluation, so a trapped instance is
+    // never called again.
+    let instance = if objects.is_empty() {
+        None
+    } else {
+        Some(engine.instance(Arc::clone(&ctx))?)
+    };
     for obj in objects {
         let object = ObjectRef::of(&obj, if is_cluster_scoped(&obj) { "" } else { ns });
         let payload = json!({
             "request": admission_request_in("CREATE", &obj, None, ns),
             "settings": settings,
         });
-        let verdict = engine
-            .instance(Arc::clone(&ctx))
-            .and_then(|instance| instance.evaluate(&payload))
+        let Some(instance) = &instance else { break };
+        let verdict = instance
+            .evaluate(&payload)
             .map_err(|e| HostError::InObject {
                 object: object.to_string(),
                 source: Box::new(e),
