@@ -101,26 +101,30 @@ impl Kube<'_> {
         };
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
         if !out.status.success() {
-            if stderr.contains("NotFound") || stderr.contains("not found") {
-                if stderr.contains("the server doesn't have a resource type") {
-                    return Got::Failed(stderr);
-                }
+            // Only the API server's own NotFound means "the object is not
+            // there"; "context was not found" and friends mean "no cluster".
+            if stderr.contains("(NotFound)") {
                 return Got::NotFound;
             }
             let unreachable = [
                 "Unable to connect",
                 "connection refused",
+                "was refused",
+                "error loading config file",
                 "no configuration has been provided",
                 "couldn't get current server API group list",
                 "context was not found",
+                "does not exist",
                 "dial tcp",
                 "i/o timeout",
                 "no such host",
+                "Unauthorized",
+                "certificate",
             ];
             if unreachable.iter().any(|u| stderr.contains(u)) {
-                return Got::Unreachable(first_line(&stderr));
+                return Got::Unreachable(explain_line(&stderr));
             }
-            return Got::Failed(first_line(&stderr));
+            return Got::Failed(explain_line(&stderr));
         }
         match serde_json::from_slice(&out.stdout) {
             Ok(v) => Got::Json(v),
@@ -129,8 +133,15 @@ impl Kube<'_> {
     }
 }
 
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").to_string()
+/// The line of kubectl's stderr that explains the failure: the last one
+/// (client-go logs retries before the final message).
+fn explain_line(s: &str) -> String {
+    s.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 /// What live mode found; `consumers` feeds the restart step.
