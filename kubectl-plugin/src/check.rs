@@ -275,9 +275,22 @@ pub fn sarif(r: &CheckReport) -> Value {
                 "name": "kubectl-cnpg_plan",
                 "informationUri": "https://github.com/cnpg-guard/cnpg-guard",
                 "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules.iter().map(|id| json!({"id": id, "shortDescription": {"text": id}})).collect::<Vec<_>>(),
+                "rules": rules.iter().map(|id| sarif_rule(id)).collect::<Vec<_>>(),
             }},
             "results": results,
         }]
     })
+}
+
+/// A SARIF `reportingDescriptor` from the core rule registry.
+fn sarif_rule(id: &str) -> Value {
+    match cnpg_guard_core::rules::find(id) {
+        Some(r) => json!({
+            "id": id,
+            "shortDescription": {"text": r.summary},
+            "fullDescription": {"text": r.rationale},
+            "properties": {"kinds": r.kinds},
+        }),
+        None => json!({"id": id, "shortDescription": {"text": id}}),
+    }
 }

@@ -178,7 +178,7 @@ pub struct RecoveryArgs {
     /// Non-destructive drill: restore the current lineage into a NEW Cluster with this name.
     #[arg(long, value_name = "NEW_NAME")]
     restore_as: Option<String>,
-    /// With --restore-as --write: where to write the manifest (default: ./<NEW_NAME>.yaml).
+    /// With --restore-as --write: file (or existing directory) for the manifest (default: ./<NEW_NAME>.yaml).
     #[arg(long, value_name = "PATH", requires = "restore_as")]
     out: Option<PathBuf>,
     /// ArgoCD Application name (default: the directory name).

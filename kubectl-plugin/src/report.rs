@@ -349,10 +349,11 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
         .filter(|f| f.object.name == new)
         .collect();
     let denied = findings.iter().any(|f| f.severity == Severity::Deny);
-    let out_path = o
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{new}.yaml")));
+    let out_path = match &o.out {
+        Some(p) if p.is_dir() => p.join(format!("{new}.yaml")),
+        Some(p) => p.clone(),
+        None => PathBuf::from(format!("{new}.yaml")),
+    };
     let change = FileChange {
         path: out_path.clone(),
         display: out_path.display().to_string(),
