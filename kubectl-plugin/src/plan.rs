@@ -127,6 +127,15 @@ impl Files {
             .into_iter()
             .zip(self.edits)
             .filter(|(_, e)| !e.is_empty())
+            .map(|(s, mut edits)| {
+                // Keep a CRLF file CRLF: new lines get the file's ending.
+                if s.text.contains("\r\n") {
+                    for e in &mut edits {
+                        e.text = e.text.replace("\r\n", "\n").replace('\n', "\r\n");
+                    }
+                }
+                (s, edits)
+            })
             .map(|(s, edits)| FileChange {
                 path: s.path,
                 display: s.display,

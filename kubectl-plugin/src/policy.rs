@@ -140,8 +140,7 @@ pub fn render_planned(dir: &Path, changes: &[FileChange]) -> Result<Vec<Value>, 
         .map_err(|e| {
             PlanError::tooling(format!("cannot create a temp dir: {e}"), "check TMPDIR")
         })?;
-    let copy = tmp.path().join("tree");
-    copy_tree(dir, &copy).map_err(|e| {
+    let copy = mirror(dir, tmp.path()).map_err(|e| {
         PlanError::tooling(
             format!("cannot copy the tree for rendering: {e}"),
             "check the directory is readable",
@@ -161,6 +160,45 @@ pub fn render_planned(dir: &Path, changes: &[FileChange]) -> Result<Vec<Value>, 
             .map_err(|e| PlanError::tooling(e.to_string(), "check TMPDIR"))?;
     }
     Ok(render_dir(&copy)?.into_iter().map(|(v, _)| v).collect())
+}
+
+/// Builds the render copy of `dir` under `tmp` and returns its path.
+///
+/// `dir` itself is copied (so planned edits can be written there). When it
+/// lives in a git repository, every ancestor up to the repository root is
+/// mirrored with symlinks to its other entries, so references such as
+/// `../../components/backup` still resolve to the real files.
+fn mirror(dir: &Path, tmp: &Path) -> std::io::Result<PathBuf> {
+    let dir = dir.canonicalize()?;
+    let root = dir
+        .ancestors()
+        .skip(1)
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf);
+    let Some(root) = root else {
+        let copy = tmp.join("tree");
+        copy_tree(&dir, &copy)?;
+        return Ok(copy);
+    };
+    let rel = dir.strip_prefix(&root).map_err(std::io::Error::other)?;
+    let mut src = root.clone();
+    let mut dst = tmp.join("repo");
+    std::fs::create_dir_all(&dst)?;
+    for comp in rel.components() {
+        for entry in std::fs::read_dir(&src)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name.as_os_str() == comp.as_os_str() || name.to_string_lossy().starts_with(".git") {
+                continue;
+            }
+            std::os::unix::fs::symlink(entry.path(), dst.join(&name))?;
+        }
+        src = src.join(comp);
+        dst = dst.join(comp);
+        std::fs::create_dir_all(&dst)?;
+    }
+    copy_tree(&src, &dst)?;
+    Ok(dst)
 }
 
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {

@@ -971,3 +971,52 @@ fn restore_as_live_checks_the_target_window() {
             .contains("targetTime: \"2026-05-05T00:00:00Z\"")
     );
 }
+
+#[test]
+fn renders_references_outside_the_db_dir_in_a_git_repo() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("repo");
+    let db = repo.join("infrastructure/database/temporal");
+    copy_dir(&fixture("seed000").join("temporal"), &db);
+    fs::create_dir_all(repo.join(".git")).unwrap();
+    // A shared component outside the database directory.
+    let comp = repo.join("components/labels");
+    fs::create_dir_all(&comp).unwrap();
+    fs::write(
+        comp.join("kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nlabels:\n  - pairs:\n      homelab/tier: database\n",
+    )
+    .unwrap();
+    let k = read(&db.join(KUST));
+    fs::write(
+        db.join(KUST),
+        format!("{k}components:\n  - ../../../components/labels\n"),
+    )
+    .unwrap();
+    let r = plan(&db, &["-o", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(json_of(&r)["ready"], true);
+}
+
+#[test]
+fn crlf_files_stay_crlf() {
+    let (_t, root) = workdir("seed000");
+    let db = root.join("temporal");
+    for f in [BASE, PATCH, KUST] {
+        let text = read(&db.join(f)).replace('\n', "\r\n");
+        fs::write(db.join(f), text).unwrap();
+    }
+    let r = plan(&db, &["--write"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for f in [BASE, PATCH, KUST] {
+        let text = read(&db.join(f));
+        assert_eq!(
+            text.matches('\n').count(),
+            text.matches("\r\n").count(),
+            "{f}: {text:?}"
+        );
+    }
+    assert!(read(&db.join(PATCH)).contains(
+        "      source: temporal-backup\r\n      database: temporal\r\n      owner: temporal\r\n"
+    ));
+}
