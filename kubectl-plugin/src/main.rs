@@ -54,13 +54,18 @@ struct Cli {
     #[command(subcommand)]
     command: Cmd,
     /// kubeconfig context for the live checks (implies --live).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Live checks (recovery only)")]
     context: Option<String>,
     /// kubeconfig file (KUBECONFIG is honoured otherwise; implies --live).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Live checks (recovery only)")]
     kubeconfig: Option<String>,
     /// Namespace of the Cluster (default: metadata.namespace in Git).
-    #[arg(short = 'n', long, global = true)]
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        help_heading = "Live checks (recovery only)"
+    )]
     namespace: Option<String>,
 }
 
@@ -167,13 +172,27 @@ pub struct RecoveryArgs {
     #[arg(long)]
     owner: Option<String>,
     /// PITR: recover up to this time (RFC 3339 or PostgreSQL timestamp; no zone = UTC).
-    #[arg(long, value_name = "TIME", group = "target")]
+    #[arg(
+        long,
+        value_name = "TIME",
+        group = "target",
+        help_heading = "Point-in-time target (at most one)"
+    )]
     target_time: Option<String>,
     /// PITR: recover up to this LSN, e.g. 0/3000060.
-    #[arg(long, value_name = "LSN", group = "target")]
+    #[arg(
+        long,
+        value_name = "LSN",
+        group = "target",
+        help_heading = "Point-in-time target (at most one)"
+    )]
     target_lsn: Option<String>,
     /// PITR: stop as soon as a consistent state is reached (end of the base backup).
-    #[arg(long, group = "target")]
+    #[arg(
+        long,
+        group = "target",
+        help_heading = "Point-in-time target (at most one)"
+    )]
     target_immediate: bool,
     /// Non-destructive drill: restore the current lineage into a NEW Cluster with this name.
     #[arg(long, value_name = "NEW_NAME")]
@@ -182,22 +201,26 @@ pub struct RecoveryArgs {
     #[arg(long, value_name = "PATH", requires = "restore_as")]
     out: Option<PathBuf>,
     /// ArgoCD Application name (default: the directory name).
-    #[arg(long)]
+    #[arg(long, help_heading = "GitOps")]
     app: Option<String>,
     /// Namespace of ArgoCD.
-    #[arg(long, default_value = "argocd")]
+    #[arg(long, default_value = "argocd", help_heading = "GitOps")]
     argocd_namespace: String,
     /// Flux Kustomization name for the single-file layout (default: databases-<dir name>).
-    #[arg(long)]
+    #[arg(long, help_heading = "GitOps")]
     flux_kustomization: Option<String>,
     /// Namespace of the Flux Kustomization.
-    #[arg(long, default_value = "flux-system")]
+    #[arg(long, default_value = "flux-system", help_heading = "GitOps")]
     flux_namespace: String,
     /// Run the live checks (implied by --context or --kubeconfig).
-    #[arg(long)]
+    #[arg(long, help_heading = "Live checks (recovery only)")]
     live: bool,
     /// Extra namespaces to search for Deployments using the <cluster>-app secret.
-    #[arg(long = "consumer-namespace", value_name = "NS")]
+    #[arg(
+        long = "consumer-namespace",
+        value_name = "NS",
+        help_heading = "Live checks (recovery only)"
+    )]
     consumer_namespaces: Vec<String>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "text")]

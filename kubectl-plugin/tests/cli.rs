@@ -480,8 +480,24 @@ fn policy_denial_is_an_error_never_ready() {
             .any(|f| f["severity"] == "deny" && f["rule"] == "objectstore-missing")
     );
     // check mode says the same about the current tree.
-    let r = kubectl(&["cnpg-plan", "check", db.to_str().unwrap()], &[]);
+    let r = kubectl(
+        &["cnpg-plan", "check", db.to_str().unwrap(), "-o", "json"],
+        &[],
+    );
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    // A rendered object's finding points at the source file and line.
+    let j = json_of(&r);
+    let f = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "objectstore-missing")
+        .unwrap();
+    assert!(
+        f["file"].as_str().unwrap().ends_with("base/cluster.yaml"),
+        "{f:#}"
+    );
+    assert_eq!(f["line"], 27, "the barmanObjectName line: {f:#}");
 }
 
 #[test]
