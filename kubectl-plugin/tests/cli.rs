@@ -1036,3 +1036,32 @@ fn crlf_files_stay_crlf() {
         "      source: temporal-backup\r\n      database: temporal\r\n      owner: temporal\r\n"
     ));
 }
+
+#[test]
+fn database_and_owner_are_required_without_an_initdb_source() {
+    let (_t, root) = workdir("seed000");
+    let db = root.join("temporal");
+    fs::remove_dir_all(db.join("overlays/initdb")).unwrap();
+    let r = plan(&db, &[]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("overlays/recovery/bootstrap-patch.yaml: spec.bootstrap.recovery.database:"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--database"), "{}", r.stderr);
+    let r = plan(
+        &db,
+        &[
+            "--database",
+            "temporal",
+            "--owner",
+            "temporal",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(json_of(&r)["recovery"]["owner"], "temporal");
+}
