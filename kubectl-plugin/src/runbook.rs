@@ -126,7 +126,7 @@ pub fn recovery_steps(plan: &Plan, g: &GitOps, consumers: &[(String, String)]) -
         ));
         steps.push((
             "Check the Cluster shows OutOfSync BEFORE deleting anything".into(),
-            "OutOfSync proves ArgoCD rendered the new commit (bootstrap.recovery). If it still says Synced, the cache was not refreshed: do not continue.".into(),
+            "OutOfSync proves ArgoCD rendered the new commit (bootstrap.recovery). If it says Synced at an older revision, the cache was not refreshed: do not continue. (With automated sync it may already be Synced at HEAD: then the revision check below is the proof.)".into(),
             vec![
                 format!("kubectl -n {ans} get application {app} -o jsonpath='{{.status.resources[?(@.kind==\"Cluster\")].status}}{{\"\\n\"}}'   # expect: OutOfSync"),
                 format!("kubectl -n {ans} get application {app} -o jsonpath='{{.status.sync.revision}}{{\"\\n\"}}'   # expect: $(git rev-parse HEAD)"),
