@@ -180,6 +180,40 @@ struct FlagLine {
     active: bool,
 }
 
+/// The first directory below `dir` (at most `depth` levels) whose
+/// kustomization carries the initdb/recovery overlay flag.
+fn overlay_layout_below(dir: &Path, depth: usize) -> Option<PathBuf> {
+    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_dir()
+                && !p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(".")
+                    .starts_with('.')
+        })
+        .collect();
+    subdirs.sort();
+    for sub in subdirs {
+        if let Some(k) = source::kustomization_file(&sub) {
+            let text = std::fs::read_to_string(&k).unwrap_or_default();
+            if !flag_lines(&text, "initdb").is_empty() || !flag_lines(&text, "recovery").is_empty()
+            {
+                return Some(sub);
+            }
+        }
+        if depth > 1 {
+            if let Some(found) = overlay_layout_below(&sub, depth - 1) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
 fn flag_lines(text: &str, overlay: &str) -> Vec<FlagLine> {
     let mut out = Vec::new();
     let mut offset = 0;
@@ -256,6 +290,21 @@ pub fn plan_recovery(dir: &Path, input: &PlanInput) -> Result<Plan, PlanError> {
             return plan_overlays(
                 &root_dir, database, k, files, init_lines, rec_lines, input, &rel,
             );
+        }
+    }
+
+    // A parent of database directories is not a single-file layout: point
+    // at the database directory instead of editing its base/ in place.
+    if single_file.is_none() {
+        if let Some(sub) = overlay_layout_below(&root_dir, 2) {
+            return Err(PlanError::input(
+                format!(
+                    "{}: not a database directory (no kustomization.yaml with the overlays/initdb | overlays/recovery flag here), but {} has one",
+                    dir.display(),
+                    sub.display()
+                ),
+                format!("run: kubectl cnpg-plan recovery {}", sub.display()),
+            ));
         }
     }
 

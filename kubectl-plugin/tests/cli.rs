@@ -327,6 +327,23 @@ fn seed000_write_is_surgical_and_second_run_plans_the_next_lineage() {
 }
 
 #[test]
+fn parent_of_a_database_dir_points_at_it_and_edits_nothing() {
+    let (_t, root) = workdir("seed000");
+    let before = snapshot(&root);
+    // `root` holds `temporal/`, the database directory: do not plan a
+    // single-file edit of temporal/base/cluster.yaml.
+    let r = plan(&root, &["--write"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("not a database directory"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("temporal"), "{}", r.stderr);
+    assert_eq!(snapshot(&root), before);
+}
+
+#[test]
 fn pitr_targets_are_validated_and_written() {
     let (_t, root) = workdir("seed000");
     let db = root.join("temporal");
