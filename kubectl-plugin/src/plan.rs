@@ -205,10 +205,10 @@ fn overlay_layout_below(dir: &Path, depth: usize) -> Option<PathBuf> {
                 return Some(sub);
             }
         }
-        if depth > 1 {
-            if let Some(found) = overlay_layout_below(&sub, depth - 1) {
-                return Some(found);
-            }
+        if depth > 1
+            && let Some(found) = overlay_layout_below(&sub, depth - 1)
+        {
+            return Some(found);
         }
     }
     None
@@ -295,17 +295,17 @@ pub fn plan_recovery(dir: &Path, input: &PlanInput) -> Result<Plan, PlanError> {
 
     // A parent of database directories is not a single-file layout: point
     // at the database directory instead of editing its base/ in place.
-    if single_file.is_none() {
-        if let Some(sub) = overlay_layout_below(&root_dir, 2) {
-            return Err(PlanError::input(
-                format!(
-                    "{}: not a database directory (no kustomization.yaml with the overlays/initdb | overlays/recovery flag here), but {} has one",
-                    dir.display(),
-                    sub.display()
-                ),
-                format!("run: kubectl cnpg-plan recovery {}", sub.display()),
-            ));
-        }
+    if single_file.is_none()
+        && let Some(sub) = overlay_layout_below(&root_dir, 2)
+    {
+        return Err(PlanError::input(
+            format!(
+                "{}: not a database directory (no kustomization.yaml with the overlays/initdb | overlays/recovery flag here), but {} has one",
+                dir.display(),
+                sub.display()
+            ),
+            format!("run: kubectl cnpg-plan recovery {}", sub.display()),
+        ));
     }
 
     // Single-file layout.
