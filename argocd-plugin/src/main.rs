@@ -11,11 +11,9 @@ fn main() {
     let env: BTreeMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    let code = argocd_cnpg_guard::cli::run(
-        &args,
-        &env,
-        &mut std::io::stdout().lock(),
-        &mut std::io::stderr().lock(),
-    );
+    // Unlocked handles: each write takes the lock briefly, so another thread
+    // that prints (e.g. a panic message) can never deadlock against us.
+    let code =
+        argocd_cnpg_guard::cli::run(&args, &env, &mut std::io::stdout(), &mut std::io::stderr());
     std::process::exit(code);
 }

@@ -142,23 +142,62 @@ fn usable_private_dir(dir: &Path) -> bool {
 /// (`ARGOCD_APP_SOURCE_PATH`), so the message is the same for every request
 /// of the same commit (ArgoCD caches errors too) and readable in the UI.
 fn render_failure(e: &RenderError, path: &Path, env: &BTreeMap<String, String>) -> Failure {
+    let shown = env
+        .get("ARGOCD_APP_SOURCE_PATH")
+        .filter(|p| !p.is_empty())
+        .cloned()
+        .unwrap_or_else(|| path.display().to_string());
     let mut text = match e {
         RenderError::Empty(_) => format!(
-            "{}: the render produced no Kubernetes objects; refusing to emit an empty app \
-             (ArgoCD would prune everything it manages)",
-            path.display()
+            "{shown}: the render produced no Kubernetes objects; refusing to emit an empty app \
+             (ArgoCD would prune everything it manages)"
         ),
-        other => other.to_string(),
+        other => other
+            .to_string()
+            .lines()
+            .map(strip_klog)
+            .collect::<Vec<_>>()
+            .join("\n"),
     };
     if let Ok(abs) = std::fs::canonicalize(path) {
-        let shown = env
-            .get("ARGOCD_APP_SOURCE_PATH")
-            .filter(|p| !p.is_empty())
-            .cloned()
-            .unwrap_or_else(|| path.display().to_string());
         text = text.replace(&abs.display().to_string(), &shown);
     }
     Failure::Render(one_line_bounded(&text))
+}
+
+/// `kubectl kustomize` reports through klog:
+/// `E1122 11:36:36.093499   17984 run.go:72] "command failed" err="..."`.
+/// The header holds a timestamp and a pid, which would make the (cached)
+/// error differ per request: keep only the message.
+fn strip_klog(line: &str) -> String {
+    let Some(start) = find_klog_start(line) else {
+        return line.to_string();
+    };
+    let before = line.get(..start).unwrap_or_default();
+    let Some((_, rest)) = line.get(start..).and_then(|l| l.split_once("] ")) else {
+        return line.to_string();
+    };
+    let msg = rest
+        .strip_prefix("\"command failed\" err=\"")
+        .and_then(|m| m.strip_suffix('"'))
+        .map(|m| m.replace("\\\"", "\""))
+        .unwrap_or_else(|| rest.to_string());
+    format!("{before}{msg}")
+}
+
+/// Byte offset of a klog header (`E1122 hh:mm:ss.micros pid file.go:N] `) in `line`.
+fn find_klog_start(line: &str) -> Option<usize> {
+    line.char_indices().find_map(|(i, c)| {
+        if !matches!(c, 'I' | 'W' | 'E' | 'F') {
+            return None;
+        }
+        let tail = line.get(i..)?;
+        let head = tail.split_once("] ")?.0;
+        let digits = head.get(1..5)?;
+        let colon = head.get(8..9)?;
+        (digits.chars().all(|c| c.is_ascii_digit()) && colon == ":" && head.contains(".go:"))
+            .then_some(i)
+    })
 }
 
 fn host_error(e: &HostError) -> String {
@@ -177,5 +216,25 @@ fn one_line_bounded(text: &str) -> String {
         format!("{cut}…")
     } else {
         flat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn klog_header_is_dropped() {
+        let line = r#"`/usr/bin/kubectl kustomize .` failed (exit status: 1): E1122 11:36:36.093499   17984 run.go:72] "command failed" err="accumulating resources: 'x.yaml': no such file""#;
+        assert_eq!(
+            strip_klog(line),
+            "`/usr/bin/kubectl kustomize .` failed (exit status: 1): accumulating resources: 'x.yaml': no such file"
+        );
+        let plain = "Error: accumulating resources: boom";
+        assert_eq!(strip_klog(plain), plain);
+        assert_eq!(
+            strip_klog(r#"E0101 00:00:00.000001 1 run.go:72] "command failed" err="a \"b\"""#),
+            r#"a "b""#
+        );
     }
 }
