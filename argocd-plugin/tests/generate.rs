@@ -306,3 +306,22 @@ fn module_cache_falls_back_when_home_is_unwritable() {
     let run: Run = cmd.output().unwrap().into();
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+#[test]
+fn namespace_less_objects_are_checked_in_the_destination_namespace() {
+    let app = App::new("no-namespace", "immich");
+    let run = app.generate(&[], None);
+    let objs = run.manifests();
+    let cluster = find(&objs, "Cluster", "immich-database");
+    // The ObjectStore was found in ARGOCD_APP_NAMESPACE: no warning.
+    assert_eq!(warnings(cluster), None, "{}", run.stderr);
+    assert!(
+        cluster["metadata"].get("namespace").is_none(),
+        "namespace added: {cluster}"
+    );
+    let store = find(&objs, "ObjectStore", "immich-backup-store");
+    assert_eq!(store["metadata"]["namespace"], "cloudnative-pg");
+    // Strict mode agrees (nothing missing, nothing denied).
+    let params = json!([{"name": "strict-objectstores", "string": "true"}]);
+    assert_eq!(app.generate(&[], Some(params)).code, 0);
+}
