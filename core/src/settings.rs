@@ -131,9 +131,9 @@ impl Settings {
     }
 }
 
-/// `[prefix/]name`: prefix a DNS subdomain, name 1-63 of [A-Za-z0-9-_.],
+/// True for a valid Kubernetes label key. `[prefix/]name`: prefix a DNS subdomain, name 1-63 of [A-Za-z0-9-_.],
 /// alphanumeric at both ends (Kubernetes `IsQualifiedName`).
-fn is_label_key(key: &str) -> bool {
+pub fn is_label_key(key: &str) -> bool {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((p, n)) => (Some(p), n),
         None => (None, key),
