@@ -47,6 +47,9 @@ pub enum Failure {
     Usage(String),
     /// Bad parameter or env value.
     Settings(settings::SettingsError),
+    /// Settings the policy's `validate_settings` rejected (e.g. an unknown
+    /// rule id in `severity`); the policy's message.
+    PolicySettings(String),
     /// Render failed or was empty.
     Render(String),
     /// Engine or output failure.
@@ -57,7 +60,7 @@ impl Failure {
     /// The exit code for this failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Failure::Usage(_) | Failure::Settings(_) => exit::USAGE,
+            Failure::Usage(_) | Failure::Settings(_) | Failure::PolicySettings(_) => exit::USAGE,
             Failure::Render(_) => exit::RENDER,
             Failure::Internal(_) => exit::INTERNAL,
         }
@@ -69,6 +72,7 @@ impl std::fmt::Display for Failure {
         match self {
             Failure::Usage(m) => write!(f, "{m}"),
             Failure::Settings(e) => write!(f, "bad parameter {e}"),
+            Failure::PolicySettings(m) => write!(f, "bad parameter: {m}"),
             Failure::Render(m) => write!(f, "render failed: {m}"),
             Failure::Internal(m) => write!(f, "internal error: {m}"),
         }

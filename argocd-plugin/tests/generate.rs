@@ -212,6 +212,9 @@ fn bad_parameter_is_exit_2_one_line() {
         json!([{"name": "severity", "map": {"objectstore-missing": "block"}}]),
         json!([{"name": "strict-objectstore", "string": "true"}]),
         json!([{"name": "backup-label-keys", "array": ["not a label key"]}]),
+        // Well-formed, but rejected by the policy's own validate_settings.
+        json!([{"name": "severity", "map": {"no-such-rule": "deny"}}]),
+        json!([{"name": "severity", "map": {"objectstore-missing": "mutate"}}]),
     ] {
         let run = app.generate(&[], Some(params.clone()));
         assert_clean_failure(&run, 2);

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use cnpg_guard_host::bundle::{self, BundleOptions};
 use cnpg_guard_host::render::{self, RenderError, RenderOptions};
-use cnpg_guard_host::{Engine, HostError, ModuleCache, manifests};
+use cnpg_guard_host::{ContextSource, Engine, HostError, MemorySource, ModuleCache, manifests};
 use serde_json::Value;
 
 use crate::Failure;
@@ -31,20 +32,21 @@ pub(super) fn render_and_evaluate(
         ..RenderOptions::default()
     };
     let (engine, rendered) = std::thread::scope(|s| {
-        let engine = s.spawn(move || Engine::new(cache));
+        let engine = s.spawn(move || load_and_validate(cache, policy_settings));
         let rendered = render::render(path, &opts);
         (engine.join(), rendered)
     });
-    let objects = rendered.map_err(|e| render_failure(&e, path, env))?;
+    // A bad setting is reported before a render error: it is the cheaper fix.
     let engine = match engine {
         Ok(Ok(engine)) => engine,
-        Ok(Err(e)) => return Err(Failure::Internal(host_error(&e))),
+        Ok(Err(failure)) => return Err(failure),
         Err(_) => {
             return Err(Failure::Internal(
                 "the policy engine thread stopped unexpectedly".into(),
             ));
         }
     };
+    let objects = rendered.map_err(|e| render_failure(&e, path, env))?;
     let namespace = env
         .get("ARGOCD_APP_NAMESPACE")
         .map(|n| n.trim())
@@ -69,6 +71,28 @@ pub(super) fn render_and_evaluate(
         })
         .collect();
     Ok((report.objects, results))
+}
+
+/// Loads the engine and asks the policy itself whether the settings are
+/// valid (unknown rule ids, `mutate` on a rule that cannot mutate, ...), so
+/// the plugin never duplicates the policy's knowledge of its rules.
+fn load_and_validate(cache: ModuleCache, policy_settings: &Value) -> Result<Engine, Failure> {
+    let engine = Engine::new(cache).map_err(|e| Failure::Internal(host_error(&e)))?;
+    let empty: Arc<dyn ContextSource> = Arc::new(MemorySource::new(Vec::new()));
+    let validation = engine
+        .instance(empty)
+        .and_then(|instance| instance.validate_settings(policy_settings))
+        .map_err(|e| Failure::Internal(host_error(&e)))?;
+    if validation.valid {
+        Ok(engine)
+    } else {
+        Err(Failure::PolicySettings(one_line_bounded(
+            validation
+                .message
+                .as_deref()
+                .unwrap_or("the policy rejected the settings"),
+        )))
+    }
 }
 
 /// YAML stream of the objects.
