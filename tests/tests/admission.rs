@@ -32,10 +32,13 @@ fn read(name: &str) -> Value {
     .unwrap()
 }
 
+/// One recorded lookup: apiVersion, kind, namespace, the items answered.
+type Call = (String, String, Option<String>, Vec<Value>);
+
 /// Records every lookup the policy makes, to write kwctl replay sessions.
 struct Recorder {
     inner: MemorySource,
-    calls: Mutex<Vec<(String, String, Option<String>, Vec<Value>)>>,
+    calls: Mutex<Vec<Call>>,
 }
 
 impl ContextSource for Recorder {
@@ -58,7 +61,7 @@ impl ContextSource for Recorder {
 
 /// A kwctl `--replay-host-capabilities-interactions` session (policy-evaluator
 /// `CallbackRequestType` variants, serde_yaml external tagging).
-fn session_yaml(calls: &[(String, String, Option<String>, Vec<Value>)]) -> String {
+fn session_yaml(calls: &[Call]) -> String {
     let mut out =
         String::from("# Recorded by tests/tests/admission.rs (CNPG_GUARD_BLESS=1 to refresh).\n");
     for (api, kind, ns, items) in calls {

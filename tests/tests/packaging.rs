@@ -1,7 +1,13 @@
 //! Packaging stays consistent: policy/metadata.yml (what gets embedded in the
 //! .wasm), artifacthub-pkg.yml, the example ClusterAdmissionPolicy, the
 //! README's rule table and the rule registry.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
 
 use cnpg_guard_core::{Level, RULES};
 use serde_json::Value;
@@ -24,16 +30,53 @@ fn yaml_str(s: &str) -> Value {
 fn artifacthub_matches_metadata() {
     let meta = yaml("policy/metadata.yml");
     let hub = yaml("artifacthub-pkg.yml");
-    let version = meta["annotations"]["io.kubewarden.policy.version"].as_str().unwrap();
+    let version = meta["annotations"]["io.kubewarden.policy.version"]
+        .as_str()
+        .unwrap();
     assert_eq!(hub["version"], version);
-    assert_eq!(env!("CARGO_PKG_VERSION"), version, "workspace version and policy version differ");
-    assert!(hub["containersImages"][0]["image"].as_str().unwrap().ends_with(&format!(":v{version}")));
-    assert_eq!(hub["displayName"], meta["annotations"]["io.artifacthub.displayName"]);
-    assert_eq!(hub["description"], meta["annotations"]["io.kubewarden.policy.description"]);
-    assert_eq!(hub["annotations"]["kubewarden/mutation"], if meta["mutating"] == true { "true" } else { "false" });
-    assert_eq!(yaml_str(hub["annotations"]["kubewarden/rules"].as_str().unwrap()), meta["rules"]);
-    assert_eq!(yaml_str(hub["annotations"]["kubewarden/contextAwareResources"].as_str().unwrap()), meta["contextAwareResources"]);
-    assert_eq!(hub["annotations"]["kubewarden/resources"], meta["annotations"]["io.artifacthub.resources"]);
+    assert_eq!(
+        env!("CARGO_PKG_VERSION"),
+        version,
+        "workspace version and policy version differ"
+    );
+    assert!(
+        hub["containersImages"][0]["image"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":v{version}"))
+    );
+    assert_eq!(
+        hub["displayName"],
+        meta["annotations"]["io.artifacthub.displayName"]
+    );
+    assert_eq!(
+        hub["description"],
+        meta["annotations"]["io.kubewarden.policy.description"]
+    );
+    assert_eq!(
+        hub["annotations"]["kubewarden/mutation"],
+        if meta["mutating"] == true {
+            "true"
+        } else {
+            "false"
+        }
+    );
+    assert_eq!(
+        yaml_str(hub["annotations"]["kubewarden/rules"].as_str().unwrap()),
+        meta["rules"]
+    );
+    assert_eq!(
+        yaml_str(
+            hub["annotations"]["kubewarden/contextAwareResources"]
+                .as_str()
+                .unwrap()
+        ),
+        meta["contextAwareResources"]
+    );
+    assert_eq!(
+        hub["annotations"]["kubewarden/resources"],
+        meta["annotations"]["io.artifacthub.resources"]
+    );
 }
 
 #[test]
@@ -42,9 +85,13 @@ fn example_policy_matches_metadata_and_has_valid_settings() {
     let cap = yaml("policy/examples/cluster-admission-policy.yaml");
     assert_eq!(cap["kind"], "ClusterAdmissionPolicy");
     assert_eq!(cap["spec"]["rules"], meta["rules"]);
-    assert_eq!(cap["spec"]["contextAwareResources"], meta["contextAwareResources"]);
+    assert_eq!(
+        cap["spec"]["contextAwareResources"],
+        meta["contextAwareResources"]
+    );
     assert_eq!(cap["spec"]["mutating"], meta["mutating"]);
-    let settings: cnpg_guard_core::Settings = serde_json::from_value(cap["spec"]["settings"].clone()).unwrap();
+    let settings: cnpg_guard_core::Settings =
+        serde_json::from_value(cap["spec"]["settings"].clone()).unwrap();
     settings.validate().unwrap();
 }
 
@@ -59,9 +106,22 @@ fn readme_documents_every_rule_with_its_default() {
             Level::Off => "off",
         };
         let row = format!("| `{}` | {default} |", rule.id);
-        assert!(readme.contains(&row), "README rules table lacks the row starting {row:?}");
+        assert!(
+            readme.contains(&row),
+            "README rules table lacks the row starting {row:?}"
+        );
     }
-    for key in ["severity", "backupLabelKeys", "lineageScope", "honourExemptions", "contextErrors", "contextSource"] {
-        assert!(readme.contains(&format!("`{key}`")), "README does not document setting {key}");
+    for key in [
+        "severity",
+        "backupLabelKeys",
+        "lineageScope",
+        "honourExemptions",
+        "contextErrors",
+        "contextSource",
+    ] {
+        assert!(
+            readme.contains(&format!("`{key}`")),
+            "README does not document setting {key}"
+        );
     }
 }
