@@ -39,7 +39,8 @@ pub(crate) struct Cx<'a> {
     cache: RefCell<BTreeMap<(LookupKind, Option<String>), Listed>>,
     errors: RefCell<Vec<String>>,
     pub hits: Vec<Hit>,
-    pub mutated: Option<Value>,
+    /// JSON pointers of members a mutating rule removes.
+    pub removals: Vec<String>,
 }
 
 impl<'a> Cx<'a> {
@@ -90,15 +91,14 @@ impl<'a> Cx<'a> {
         out
     }
 
-    /// Finds an object by namespace and name in a lookup.
+    /// Finds an object by namespace and name in a lookup (no copy).
     pub fn find(&self, kind: LookupKind, ns: &str, name: &str) -> Found {
         match self.list(kind, Some(ns)) {
             None => Found::Unknown,
-            Some(list) => list
-                .iter()
-                .find(|o| cnpg::name(o) == name)
-                .cloned()
-                .map_or(Found::Absent, Found::Present),
+            Some(list) => match list.iter().position(|o| cnpg::name(o) == name) {
+                Some(i) => Found::Present(Shared { list, index: i }),
+                None => Found::Absent,
+            },
         }
     }
 
@@ -108,9 +108,23 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// An object inside a cached lookup result.
+pub(crate) struct Shared {
+    list: Rc<Vec<Value>>,
+    index: usize,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        // `index` came from `position` on this very list.
+        self.list.get(self.index).unwrap_or(&Value::Null)
+    }
+}
+
 /// Result of finding one object through the host.
 pub(crate) enum Found {
-    Present(Value),
+    Present(Shared),
     Absent,
     /// The lookup failed.
     Unknown,
@@ -140,7 +154,7 @@ pub fn evaluate(req: &Request<'_>, settings: &Settings, lookup: &dyn Lookup) -> 
         cache: RefCell::new(BTreeMap::new()),
         errors: RefCell::new(Vec::new()),
         hits: Vec::new(),
-        mutated: None,
+        removals: Vec::new(),
     };
     if req.operation == Operation::Connect {
         return accept();
@@ -230,11 +244,18 @@ fn finish(cx: Cx<'_>, exempt: BTreeMap<String, String>) -> Verdict {
         ))
     });
     let accepted = findings.iter().all(|f| f.severity != Severity::Deny);
+    let removals = if accepted { cx.removals } else { Vec::new() };
+    let mutated_object = (!removals.is_empty()).then(|| {
+        let mut copy = cx.obj.clone();
+        crate::verdict::apply_removals(&mut copy, &removals);
+        copy
+    });
     Verdict {
         accepted,
         findings,
         exemptions,
-        mutated_object: if accepted { cx.mutated } else { None },
+        mutated_object,
+        removals,
     }
 }
 

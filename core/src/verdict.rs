@@ -139,6 +139,30 @@ pub struct Verdict {
     /// The object after mutation, only when something changed.
     #[serde(default)]
     pub mutated_object: Option<Value>,
+    /// The mutation as RFC 6901 JSON pointers of members to remove (an
+    /// RFC 6902 `remove` each); empty when nothing changes. Hosts that
+    /// evaluated a pruned copy of the object apply these to the full one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removals: Vec<String>,
+}
+
+/// Escapes one JSON-pointer token (RFC 6901: `~` -> `~0`, `/` -> `~1`).
+pub fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Applies `removals` (JSON pointers) to `obj`; missing members are ignored,
+/// so applying twice is harmless.
+pub fn apply_removals(obj: &mut Value, removals: &[String]) {
+    for pointer in removals {
+        let Some((parent, last)) = pointer.rsplit_once('/') else {
+            continue;
+        };
+        let key = last.replace("~1", "/").replace("~0", "~");
+        if let Some(Value::Object(map)) = obj.pointer_mut(parent) {
+            map.remove(&key);
+        }
+    }
 }
 
 impl Verdict {

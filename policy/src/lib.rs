@@ -4,6 +4,9 @@
 //! `kubewarden/kubernetes/list_resources_*` host calls, encode the verdict.
 //! All decisions live in `cnpg-guard-core`.
 
+mod prune;
+
+use cnpg_guard_core::verdict::apply_removals;
 use cnpg_guard_core::{
     Lookup, LookupKind, Operation, Request, Settings, Severity, Verdict, evaluate,
 };
@@ -11,6 +14,7 @@ use guest::prelude::*;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::wapc_guest as guest;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -28,9 +32,11 @@ pub extern "C" fn wapc_init() {
 }
 
 /// The `validate` payload: `{"request": AdmissionRequest, "settings": {...}}`.
+/// Objects are kept as raw JSON and parsed pruned (see `prune`).
 #[derive(Deserialize)]
-struct Payload {
-    request: AdmissionRequest,
+struct Payload<'a> {
+    #[serde(borrow)]
+    request: AdmissionRequest<'a>,
     #[serde(default)]
     settings: Value,
 }
@@ -39,12 +45,13 @@ struct Payload {
 /// sends camelCase; the SDK's test helpers serialize snake_case: accept both.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct AdmissionRequest {
+struct AdmissionRequest<'a> {
     operation: String,
     namespace: String,
-    object: Value,
-    #[serde(alias = "oldObject")]
-    old_object: Value,
+    #[serde(borrow)]
+    object: Option<&'a RawValue>,
+    #[serde(borrow, alias = "oldObject")]
+    old_object: Option<&'a RawValue>,
 }
 
 /// Answers lookups through Kubewarden host capabilities.
@@ -75,28 +82,24 @@ impl Lookup for HostLookup {
 
 /// Reads `items` of a `<Kind>List`; a missing `items` is an empty list.
 fn parse_list(raw: &[u8]) -> Result<Vec<Value>, String> {
-    #[derive(Deserialize)]
-    struct List {
-        #[serde(default)]
-        items: Option<Vec<Value>>,
+    let text = std::str::from_utf8(raw).map_err(|e| format!("unreadable list from host: {e}"))?;
+    let list =
+        prune::parse(text, &prune::LIST).map_err(|e| format!("unreadable list from host: {e}"))?;
+    match list {
+        Value::Object(mut m) => match m.remove("items") {
+            Some(Value::Array(items)) => Ok(items),
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(_) => Err("unreadable list from host: items is not an array".into()),
+        },
+        _ => Err("unreadable list from host: not an object".into()),
     }
-    let list: List =
-        serde_json::from_slice(raw).map_err(|e| format!("unreadable list from host: {e}"))?;
-    Ok(list.items.unwrap_or_default())
-}
-
-fn decode(payload: &[u8]) -> Result<(Payload, Settings), String> {
-    let p: Payload = serde_json::from_slice(payload)
-        .map_err(|e| format!("cannot parse the validation payload: {e}"))?;
-    let settings = parse_settings(&p.settings)?;
-    Ok((p, settings))
 }
 
 fn parse_settings(raw: &Value) -> Result<Settings, String> {
     let settings: Settings = if raw.is_null() {
         Settings::default()
     } else {
-        serde_json::from_value(raw.clone()).map_err(|e| format!("invalid settings: {e}"))?
+        Settings::deserialize(raw).map_err(|e| format!("invalid settings: {e}"))?
     };
     settings
         .validate()
@@ -106,18 +109,38 @@ fn parse_settings(raw: &Value) -> Result<Settings, String> {
 
 /// Evaluates a payload against a lookup. Shared by `validate` and `evaluate`.
 pub fn run(payload: &[u8], lookup: &dyn Lookup) -> Result<Verdict, String> {
-    let (p, settings) = decode(payload)?;
+    let p: Payload<'_> = serde_json::from_slice(payload)
+        .map_err(|e| format!("cannot parse the validation payload: {e}"))?;
+    let settings = parse_settings(&p.settings)?;
     let r = &p.request;
     let Some(operation) = Operation::parse(&r.operation) else {
         return Err(format!("unsupported operation '{}'", r.operation));
     };
+    let pruned = |raw: Option<&RawValue>| -> Result<Value, String> {
+        raw.map_or(Ok(Value::Null), |raw| {
+            prune::parse(raw.get(), &prune::OBJECT)
+                .map_err(|e| format!("cannot parse the object: {e}"))
+        })
+    };
+    let object = pruned(r.object)?;
+    let old_object = pruned(r.old_object)?;
     let request = Request {
         operation,
-        object: present(&r.object),
-        old_object: present(&r.old_object),
+        object: present(&object),
+        old_object: present(&old_object),
         namespace: &r.namespace,
     };
-    Ok(evaluate(&request, &settings, lookup))
+    let mut verdict = evaluate(&request, &settings, lookup);
+    // The core mutated a pruned copy: apply the same removals to the full object.
+    if !verdict.removals.is_empty()
+        && let Some(raw) = r.object
+    {
+        let mut full: Value =
+            serde_json::from_str(raw.get()).map_err(|e| format!("cannot parse the object: {e}"))?;
+        apply_removals(&mut full, &verdict.removals);
+        verdict.mutated_object = Some(full);
+    }
+    Ok(verdict)
 }
 
 fn present(v: &Value) -> Option<&Value> {

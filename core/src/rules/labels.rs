@@ -4,6 +4,7 @@ use super::PVC_BACKUP_LABEL;
 use crate::cnpg::{CLUSTER_LABEL, Kind};
 use crate::engine::Cx;
 use crate::settings::Level;
+use crate::verdict::pointer_token;
 use serde_json::Value;
 
 pub(crate) fn check(cx: &mut Cx<'_>) {
@@ -45,13 +46,13 @@ pub(crate) fn check(cx: &mut Cx<'_>) {
     let dotted = labels_path.join(".");
     let list = found.join(", ");
     if level == Level::Mutate {
-        let mut copy = cx.obj.clone();
-        if let Some(labels) = labels_of_mut(&mut copy, labels_path) {
-            for k in &found {
-                labels.remove(k);
-            }
+        let parent: String = labels_path
+            .iter()
+            .map(|k| format!("/{}", pointer_token(k)))
+            .collect();
+        for k in &found {
+            cx.removals.push(format!("{parent}/{}", pointer_token(k)));
         }
-        cx.mutated = Some(copy);
         return;
     }
     cx.hit(
@@ -68,15 +69,4 @@ fn labels_of<'a>(obj: &'a Value, path: &[&str]) -> Option<&'a serde_json::Map<St
         cur = cur.get(k)?;
     }
     cur.as_object()
-}
-
-fn labels_of_mut<'a>(
-    obj: &'a mut Value,
-    path: &[&str],
-) -> Option<&'a mut serde_json::Map<String, Value>> {
-    let mut cur = obj;
-    for k in path {
-        cur = cur.get_mut(k)?;
-    }
-    cur.as_object_mut()
 }
