@@ -550,7 +550,7 @@ fn apply_scalar(
                 Raw::Map(_) => return Err(err(src, "expected a list of strings")),
             };
             for item in &items {
-                if !is_label_key(item) {
+                if !cnpg_guard_core::settings::is_label_key(item) {
                     return Err(err(
                         src,
                         format!("{:?} is not a valid label key", bounded(item)),
@@ -578,29 +578,6 @@ fn parse_bool(src: &str, raw: &Raw) -> Result<bool, SettingsError> {
             format!("expected true or false, got {:?}", bounded(text)),
         )),
     }
-}
-
-/// A Kubernetes label key: optional DNS prefix + `/` + name of
-/// `[A-Za-z0-9._-]`, at most 63 characters, alphanumeric at both ends.
-fn is_label_key(key: &str) -> bool {
-    let (prefix, name) = match key.rsplit_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, key),
-    };
-    let name_ok = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    let prefix_ok = prefix.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 253
-            && p.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
-    });
-    name_ok && prefix_ok
 }
 
 /// Cuts a user-supplied value for an error message (values are echoed only
