@@ -96,6 +96,28 @@ fn dist(root: &Path) -> Result<()> {
     if copied < 2 {
         bail!("expected the 2 CLI executables from cargo, found {copied}");
     }
+    demo(root, &dist)
+}
+
+/// The main job on the seed-000 layout: plan a recovery (dry run: nothing is
+/// written) with the freshly built planner and its embedded policy.
+fn demo(root: &Path, dist: &Path) -> Result<()> {
+    let db = root.join("kubectl-plugin/tests/fixtures/seed000/temporal");
+    eprintln!(
+        "\n== demo: kubectl-cnpg_plan recovery {} (dry run) ==\n",
+        db.display()
+    );
+    let status = std::process::Command::new(dist.join("kubectl-cnpg_plan"))
+        .arg("recovery")
+        .arg(&db)
+        .status()
+        .context("running dist/kubectl-cnpg_plan")?;
+    if !status.success() {
+        bail!("the demo plan failed ({status})");
+    }
+    eprintln!(
+        "\ndist/ is ready: cnpg-guard-policy.wasm (Kubewarden), argocd-cnpg-guard (CMP), kubectl-cnpg_plan (put it on PATH: `kubectl cnpg-plan --help`)"
+    );
     Ok(())
 }
 
