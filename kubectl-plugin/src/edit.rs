@@ -399,10 +399,14 @@ pub fn write_all(changes: &[(PathBuf, String, Option<String>)]) -> Result<(), Wr
     })
 }
 
-/// Documented fault-injection hook (see `--help` of `recovery`): when
-/// `CNPG_PLAN_FAULT_AFTER_RENAMES=N` is set, `--write` fails after N files
-/// were replaced, to exercise the rollback. Off unless set.
+/// Fault-injection hook for the rollback tests: with
+/// `CNPG_PLAN_FAULT_AFTER_RENAMES=N`, `--write` fails after N files were
+/// replaced. Compiled into debug builds only (what `cargo test` runs), so a
+/// release binary never honours it.
 fn fail_after_renames() -> Option<usize> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
     std::env::var("CNPG_PLAN_FAULT_AFTER_RENAMES")
         .ok()
         .and_then(|v| v.trim().parse().ok())

@@ -93,8 +93,7 @@ lines survive byte for byte. --write is all-or-nothing: every new file is staged
 target, then renamed; a failure rolls back and leaves every file untouched. Running the plan again
 on the written tree plans the NEXT lineage.
 
-Fault injection (for testing the rollback): CNPG_PLAN_FAULT_AFTER_RENAMES=N makes --write fail
-after N files were replaced. The live checks use the kubectl named by CNPG_PLAN_KUBECTL (default:
+The live checks use the kubectl named by CNPG_PLAN_KUBECTL (default:
 kubectl on PATH).",
         after_long_help = "\
 Examples:
