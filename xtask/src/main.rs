@@ -1,7 +1,7 @@
 //! `cargo xtask <command>`: build automation for cnpg-guard.
 //!
 //! - `dist`: `dist/cnpg-guard-policy.wasm` (annotated) and the two CLIs (release).
-//! - `ci`: what CI runs (wasm target, fmt, clippy, tests).
+//! - `test` (alias `ci`): the whole test suite, what CI runs (wasm target, fmt, clippy, tests).
 //! - `bench`: policy latency vs. a trivial accept-all policy, as a markdown table.
 //! - `policy [DIR]`: only build + annotate the policy into DIR (default `dist/`).
 
@@ -12,14 +12,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use xtask::{build_policy, build_wasm_crate, cargo_command, ensure_wasm_target, workspace_root};
 
-const USAGE: &str = "usage: cargo xtask <dist | ci | bench [ITERATIONS] | policy [OUT_DIR]>";
+const USAGE: &str = "usage: cargo xtask <dist | test | ci | bench [ITERATIONS] | policy [OUT_DIR]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
         Some("dist") => dist(&root),
-        Some("ci") => ci(&root),
+        Some("test" | "ci") => ci(&root),
         Some("bench") => bench(&root, args.get(1).map(String::as_str)),
         Some("policy") => {
             let out = args.get(1).map_or_else(|| root.join("dist"), PathBuf::from);
