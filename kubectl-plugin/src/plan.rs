@@ -14,6 +14,18 @@ use crate::source::{self, Source, entry_text};
 use crate::timefmt;
 use crate::yaml::{self, Node, Y};
 
+/// The `barmanObjectStore` keys an in-tree recovery source copies from the
+/// archive configuration (where and how to read; not wal/data/retention, and
+/// serverName is set separately).
+pub(crate) const SOURCE_STORE_KEYS: &[&str] = &[
+    "destinationPath",
+    "endpointURL",
+    "endpointCA",
+    "s3Credentials",
+    "googleCredentials",
+    "azureCredentials",
+];
+
 /// A PITR target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -1045,17 +1057,7 @@ fn plan_single(
             let mut kept: Vec<(String, Y)> = match bos {
                 Y::Map(m) => m
                     .into_iter()
-                    .filter(|(k, _)| {
-                        matches!(
-                            k.as_str(),
-                            "destinationPath"
-                                | "endpointURL"
-                                | "endpointCA"
-                                | "s3Credentials"
-                                | "googleCredentials"
-                                | "azureCredentials"
-                        )
-                    })
+                    .filter(|(k, _)| SOURCE_STORE_KEYS.contains(&k.as_str()))
                     .collect(),
                 _ => vec![],
             };

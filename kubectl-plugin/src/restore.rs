@@ -115,17 +115,7 @@ pub fn build(
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
-            bos.retain(|k, _| {
-                matches!(
-                    k.as_str(),
-                    "destinationPath"
-                        | "endpointURL"
-                        | "endpointCA"
-                        | "s3Credentials"
-                        | "googleCredentials"
-                        | "azureCredentials"
-                )
-            });
+            bos.retain(|k, _| crate::plan::SOURCE_STORE_KEYS.contains(&k.as_str()));
             bos.insert("serverName".into(), json!(from.server_name));
             spec.insert(
                 "externalClusters".into(),
