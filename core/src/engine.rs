@@ -1,12 +1,11 @@
 //! Runs the rule families over one request and turns their hits into a
 //! [`Verdict`]: levels from settings, exemptions, ordering.
 
-use crate::cnpg::{self, Kind};
 use crate::input::{Lookup, LookupKind, Operation, Request};
 use crate::rules::{self, CONTEXT_UNAVAILABLE};
 use crate::settings::{ContextSource, Level, OnContextError, Settings};
 use crate::verdict::{Exemption, Finding, ObjectRef, Severity, Verdict};
-use serde_json::Value;
+use crate::view::{Backup, Cluster, Object, ObjectStore};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -23,24 +22,45 @@ pub(crate) struct Hit {
     pub fix: String,
 }
 
-type Listed = Result<Rc<Vec<Value>>, String>;
+type Cache<K, T> = RefCell<BTreeMap<K, Option<Rc<Vec<T>>>>>;
 
 /// Everything a rule family sees.
 pub(crate) struct Cx<'a> {
     pub op: Operation,
     /// The object under review: `object`, or `old_object` on DELETE.
-    pub obj: &'a Value,
-    pub old: Option<&'a Value>,
+    pub obj: &'a Object,
     /// Effective namespace of `obj`.
     pub ns: &'a str,
     pub settings: &'a Settings,
-    pub kind: Option<Kind>,
     lookup: &'a dyn Lookup,
-    cache: RefCell<BTreeMap<(LookupKind, Option<String>), Listed>>,
+    stores: Cache<Option<String>, ObjectStore>,
+    clusters: Cache<Option<String>, Cluster>,
+    backups: Cache<String, Backup>,
     errors: RefCell<Vec<String>>,
     pub hits: Vec<Hit>,
     /// JSON pointers of members a mutating rule removes.
     pub removals: Vec<String>,
+}
+
+/// Objects that can be found by name in a listing.
+pub(crate) trait Named {
+    fn object_name(&self) -> &str;
+}
+
+impl Named for ObjectStore {
+    fn object_name(&self) -> &str {
+        self.name()
+    }
+}
+impl Named for Cluster {
+    fn object_name(&self) -> &str {
+        self.name()
+    }
+}
+impl Named for Backup {
+    fn object_name(&self) -> &str {
+        self.name()
+    }
 }
 
 impl<'a> Cx<'a> {
@@ -70,36 +90,65 @@ impl<'a> Cx<'a> {
         });
     }
 
-    /// Lists objects through the host, once per (kind, namespace) per request.
-    /// None when the lookup failed (recorded as `context-unavailable`).
-    pub fn list(&self, kind: LookupKind, namespace: Option<&str>) -> Option<Rc<Vec<Value>>> {
-        let key = (kind, namespace.map(str::to_string));
-        if let Some(hit) = self.cache.borrow().get(&key) {
-            return hit.as_ref().ok().cloned();
+    fn cached<K: Ord + Clone, T>(
+        &self,
+        cache: &Cache<K, T>,
+        key: K,
+        kind: LookupKind,
+        namespace: Option<&str>,
+        list: impl FnOnce() -> Result<Vec<T>, String>,
+    ) -> Option<Rc<Vec<T>>> {
+        if let Some(hit) = cache.borrow().get(&key) {
+            return hit.clone();
         }
-        let result: Listed = self.lookup.list(kind, namespace).map(Rc::new);
-        if let Err(e) = &result {
-            let scope = namespace.map_or("all namespaces".to_string(), |ns| {
-                format!("namespace '{ns}'")
-            });
-            self.errors
-                .borrow_mut()
-                .push(format!("listing {} in {scope} failed: {e}", kind.plural()));
-        }
-        let out = result.as_ref().ok().cloned();
-        self.cache.borrow_mut().insert(key, result);
-        out
+        let result = match list() {
+            Ok(items) => Some(Rc::new(items)),
+            Err(e) => {
+                let scope = namespace.map_or("all namespaces".to_string(), |ns| {
+                    format!("namespace '{ns}'")
+                });
+                self.errors
+                    .borrow_mut()
+                    .push(format!("listing {} in {scope} failed: {e}", kind.plural()));
+                None
+            }
+        };
+        cache.borrow_mut().insert(key, result.clone());
+        result
     }
 
-    /// Finds an object by namespace and name in a lookup (no copy).
-    pub fn find(&self, kind: LookupKind, ns: &str, name: &str) -> Found {
-        match self.list(kind, Some(ns)) {
-            None => Found::Unknown,
-            Some(list) => match list.iter().position(|o| cnpg::name(o) == name) {
-                Some(i) => Found::Present(Shared { list, index: i }),
-                None => Found::Absent,
-            },
-        }
+    /// ObjectStores in `ns` (all namespaces when None), once per request.
+    /// None when the lookup failed (recorded as `context-unavailable`).
+    pub fn object_stores(&self, ns: Option<&str>) -> Option<Rc<Vec<ObjectStore>>> {
+        self.cached(
+            &self.stores,
+            ns.map(str::to_string),
+            LookupKind::ObjectStore,
+            ns,
+            || self.lookup.object_stores(ns),
+        )
+    }
+
+    /// Clusters in `ns` (all namespaces when None), once per request.
+    pub fn clusters(&self, ns: Option<&str>) -> Option<Rc<Vec<Cluster>>> {
+        self.cached(
+            &self.clusters,
+            ns.map(str::to_string),
+            LookupKind::Cluster,
+            ns,
+            || self.lookup.clusters(ns),
+        )
+    }
+
+    /// Backups in `ns`, once per request.
+    pub fn backups(&self, ns: &str) -> Option<Rc<Vec<Backup>>> {
+        self.cached(
+            &self.backups,
+            ns.to_string(),
+            LookupKind::Backup,
+            Some(ns),
+            || self.lookup.backups(ns),
+        )
     }
 
     /// True when lookups come from a rendered bundle rather than the cluster.
@@ -108,23 +157,33 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// Finds an object by name in a listing (no copy).
+pub(crate) fn find<T: Named>(list: Option<Rc<Vec<T>>>, name: &str) -> Found<T> {
+    match list {
+        None => Found::Unknown,
+        Some(list) => match list.iter().position(|o| o.object_name() == name) {
+            Some(index) => Found::Present(Shared { list, index }),
+            None => Found::Absent,
+        },
+    }
+}
+
 /// An object inside a cached lookup result.
-pub(crate) struct Shared {
-    list: Rc<Vec<Value>>,
+pub(crate) struct Shared<T> {
+    list: Rc<Vec<T>>,
     index: usize,
 }
 
-impl std::ops::Deref for Shared {
-    type Target = Value;
-    fn deref(&self) -> &Value {
-        // `index` came from `position` on this very list.
-        self.list.get(self.index).unwrap_or(&Value::Null)
+impl<T> Shared<T> {
+    /// The object. `index` came from `position` on this very list.
+    pub fn get(&self) -> Option<&T> {
+        self.list.get(self.index)
     }
 }
 
 /// Result of finding one object through the host.
-pub(crate) enum Found {
-    Present(Shared),
+pub(crate) enum Found<T> {
+    Present(Shared<T>),
     Absent,
     /// The lookup failed.
     Unknown,
@@ -138,43 +197,40 @@ pub fn evaluate(req: &Request<'_>, settings: &Settings, lookup: &dyn Lookup) -> 
     }) else {
         return accept();
     };
-    let api_version = cnpg::str_at(obj, &["apiVersion"]).unwrap_or_default();
-    let kind = Kind::of(
-        api_version,
-        cnpg::str_at(obj, &["kind"]).unwrap_or_default(),
-    );
+    if req.operation == Operation::Connect {
+        return accept();
+    }
     let mut cx = Cx {
         op: req.operation,
         obj,
-        old: req.old_object,
-        ns: cnpg::namespace(obj, req.namespace),
+        ns: obj.meta().namespace_or(req.namespace),
         settings,
-        kind,
         lookup,
-        cache: RefCell::new(BTreeMap::new()),
+        stores: RefCell::default(),
+        clusters: RefCell::default(),
+        backups: RefCell::default(),
         errors: RefCell::new(Vec::new()),
         hits: Vec::new(),
         removals: Vec::new(),
     };
-    if req.operation == Operation::Connect {
-        return accept();
-    }
     let exemptions = rules::exemptions::check(&mut cx);
-    match (kind, req.operation) {
-        (Some(Kind::Cluster), Operation::Create | Operation::Update) => {
-            rules::bootstrap::check(&mut cx);
-            rules::lineage::check(&mut cx);
-            rules::object_store::check_cluster(&mut cx);
-            rules::hygiene::check(&mut cx);
-            rules::labels::check(&mut cx);
+    let writes = matches!(req.operation, Operation::Create | Operation::Update);
+    match obj {
+        Object::Cluster(c) if writes => {
+            let old = req.old_object.and_then(Object::as_cluster);
+            rules::bootstrap::check(&mut cx, c, old);
+            rules::lineage::check(&mut cx, c, old);
+            rules::object_store::check_cluster(&mut cx, c);
+            rules::plugin_params::check(&mut cx, c);
+            rules::hygiene::check(&mut cx, c);
+            rules::labels::check_cluster(&mut cx, c);
         }
-        (Some(Kind::ObjectStore), Operation::Delete) => rules::object_store::check_delete(&mut cx),
-        (Some(Kind::ScheduledBackup | Kind::Backup), Operation::Create | Operation::Update) => {
-            rules::schedule::check(&mut cx)
+        Object::ObjectStore(_) if req.operation == Operation::Delete => {
+            rules::object_store::check_delete(&mut cx)
         }
-        (Some(Kind::PersistentVolumeClaim), Operation::Create | Operation::Update) => {
-            rules::labels::check(&mut cx)
-        }
+        Object::ScheduledBackup(b) if writes => rules::schedule::check(&mut cx, b, true),
+        Object::Backup(b) if writes => rules::schedule::check(&mut cx, b, false),
+        Object::PersistentVolumeClaim(_) if writes => rules::labels::check_pvc(&mut cx),
         _ => {}
     }
     finish(cx, exemptions)
@@ -245,16 +301,13 @@ fn finish(cx: Cx<'_>, exempt: BTreeMap<String, String>) -> Verdict {
     });
     let accepted = findings.iter().all(|f| f.severity != Severity::Deny);
     let removals = if accepted { cx.removals } else { Vec::new() };
-    let mutated_object = (!removals.is_empty()).then(|| {
-        let mut copy = cx.obj.clone();
-        crate::verdict::apply_removals(&mut copy, &removals);
-        copy
-    });
+    // The core reads views, not the full object: the host applies
+    // `removals` to the object it holds (`verdict::apply_removals`).
     Verdict {
         accepted,
         findings,
         exemptions,
-        mutated_object,
+        mutated_object: None,
         removals,
     }
 }

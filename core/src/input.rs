@@ -1,6 +1,6 @@
 //! What the core is asked about, and how it asks for other objects.
 
-use crate::cnpg::{self, BARMAN_GROUP, CNPG_GROUP};
+use crate::view::{Backup, Cluster, Kind, Object, ObjectStore};
 use serde_json::Value;
 
 /// Admission operation.
@@ -35,9 +35,9 @@ pub struct Request<'a> {
     /// The operation.
     pub operation: Operation,
     /// The incoming object (None on DELETE).
-    pub object: Option<&'a Value>,
+    pub object: Option<&'a Object>,
     /// The stored object (UPDATE, DELETE).
-    pub old_object: Option<&'a Value>,
+    pub old_object: Option<&'a Object>,
     /// Request namespace, used when the object carries none.
     pub namespace: &'a str,
 }
@@ -77,52 +77,95 @@ impl LookupKind {
             LookupKind::Backup => "Backups",
         }
     }
-    fn group(self) -> &'static str {
+    /// The fields the rules read of listed objects of this kind: hosts pass
+    /// them as Kubewarden `field_masks` so the API server side prunes the
+    /// rest (dot paths, arrays traversed implicitly; `docs/kubewarden-field-masks.md`).
+    pub fn field_masks(self) -> &'static [&'static str] {
         match self {
-            LookupKind::ObjectStore => BARMAN_GROUP,
-            LookupKind::Cluster | LookupKind::Backup => CNPG_GROUP,
+            LookupKind::ObjectStore => crate::view::backup::OBJECT_STORE_FIELD_MASKS,
+            LookupKind::Cluster => crate::view::cluster::FIELD_MASKS,
+            LookupKind::Backup => crate::view::backup::BACKUP_FIELD_MASKS,
+        }
+    }
+    /// The view kind.
+    pub fn view_kind(self) -> Kind {
+        match self {
+            LookupKind::ObjectStore => Kind::ObjectStore,
+            LookupKind::Cluster => Kind::Cluster,
+            LookupKind::Backup => Kind::Backup,
         }
     }
 }
 
 /// How the core asks the host for other objects. Kubewarden answers through
 /// `kubernetes/list_resources_*` host calls, the CLIs from a rendered bundle.
+/// `namespace: None` lists every namespace.
 pub trait Lookup {
-    /// Lists objects of `kind` in `namespace`, or in every namespace when None.
-    fn list(&self, kind: LookupKind, namespace: Option<&str>) -> Result<Vec<Value>, String>;
+    /// ObjectStores in a namespace, or in all.
+    fn object_stores(&self, namespace: Option<&str>) -> Result<Vec<ObjectStore>, String>;
+    /// Clusters in a namespace, or in all.
+    fn clusters(&self, namespace: Option<&str>) -> Result<Vec<Cluster>, String>;
+    /// Backups in a namespace.
+    fn backups(&self, namespace: &str) -> Result<Vec<Backup>, String>;
 }
 
-/// A lookup over a fixed set of objects (tests, rendered bundles).
+/// A lookup over a fixed set of objects (tests, rendered bundles, the browser).
 #[derive(Debug, Clone, Default)]
 pub struct InMemory {
-    objects: Vec<Value>,
+    objects: Vec<Object>,
     default_namespace: String,
 }
 
 impl InMemory {
     /// Objects without `metadata.namespace` are treated as in `default_namespace`.
-    pub fn new(objects: Vec<Value>, default_namespace: &str) -> InMemory {
+    pub fn new(objects: &[Value], default_namespace: &str) -> InMemory {
+        InMemory::from_objects(
+            objects.iter().map(Object::from_value).collect(),
+            default_namespace,
+        )
+    }
+
+    /// [`InMemory::new`] over objects already read.
+    pub fn from_objects(objects: Vec<Object>, default_namespace: &str) -> InMemory {
         InMemory {
             objects,
             default_namespace: default_namespace.to_string(),
         }
     }
+
+    fn in_ns<'a>(&'a self, namespace: Option<&'a str>) -> impl Iterator<Item = &'a Object> + 'a {
+        self.objects.iter().filter(move |o| {
+            namespace.is_none_or(|ns| o.meta().namespace_or(&self.default_namespace) == ns)
+        })
+    }
 }
 
 impl Lookup for InMemory {
-    fn list(&self, kind: LookupKind, namespace: Option<&str>) -> Result<Vec<Value>, String> {
+    fn object_stores(&self, namespace: Option<&str>) -> Result<Vec<ObjectStore>, String> {
         Ok(self
-            .objects
-            .iter()
-            .filter(|o| {
-                let api = cnpg::str_at(o, &["apiVersion"]).unwrap_or_default();
-                let group = api.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
-                group == kind.group() && cnpg::str_at(o, &["kind"]) == Some(kind.kind())
+            .in_ns(namespace)
+            .filter_map(|o| match o {
+                Object::ObjectStore(s) => Some(s.clone()),
+                _ => None,
             })
-            .filter(|o| {
-                namespace.is_none_or(|ns| cnpg::namespace(o, &self.default_namespace) == ns)
+            .collect())
+    }
+    fn clusters(&self, namespace: Option<&str>) -> Result<Vec<Cluster>, String> {
+        Ok(self
+            .in_ns(namespace)
+            .filter_map(|o| match o {
+                Object::Cluster(c) => Some(c.clone()),
+                _ => None,
             })
-            .cloned()
+            .collect())
+    }
+    fn backups(&self, namespace: &str) -> Result<Vec<Backup>, String> {
+        Ok(self
+            .in_ns(Some(namespace))
+            .filter_map(|o| match o {
+                Object::Backup(b) => Some(b.clone()),
+                _ => None,
+            })
             .collect())
     }
 }
@@ -132,7 +175,13 @@ impl Lookup for InMemory {
 pub struct NoLookup;
 
 impl Lookup for NoLookup {
-    fn list(&self, _: LookupKind, _: Option<&str>) -> Result<Vec<Value>, String> {
+    fn object_stores(&self, _: Option<&str>) -> Result<Vec<ObjectStore>, String> {
+        Ok(Vec::new())
+    }
+    fn clusters(&self, _: Option<&str>) -> Result<Vec<Cluster>, String> {
+        Ok(Vec::new())
+    }
+    fn backups(&self, _: &str) -> Result<Vec<Backup>, String> {
         Ok(Vec::new())
     }
 }

@@ -11,9 +11,11 @@ pub mod input;
 pub mod rules;
 pub mod settings;
 pub mod verdict;
+pub mod view;
 
 pub use engine::{EXEMPTION_PREFIX, evaluate};
 pub use input::{InMemory, Lookup, LookupKind, NoLookup, Operation, Request};
 pub use rules::{RULES, RuleInfo};
 pub use settings::{Level, Settings};
 pub use verdict::{Exemption, Finding, ObjectRef, Severity, Verdict};
+pub use view::Object;

@@ -60,6 +60,11 @@ pub struct Settings {
     pub severity: BTreeMap<String, Level>,
     /// Label keys stripped from CNPG PVCs (file-level backup labels).
     pub backup_label_keys: Vec<String>,
+    /// The operator's `INHERITED_LABELS` globs (comma-separated in the
+    /// operator configuration, a list here): Cluster `metadata.labels` matching
+    /// one are copied onto every PVC (`docs/cnpg.md` §10). Default empty, as
+    /// in the operator.
+    pub operator_inherited_labels: Vec<String>,
     /// Scope of the shared-lineage check.
     pub lineage_scope: LineageScope,
     /// Whether `cnpg-guard.io/allow-<rule>` annotations are honoured.
@@ -75,6 +80,7 @@ impl Default for Settings {
         Settings {
             severity: BTreeMap::new(),
             backup_label_keys: vec!["backup".to_string()],
+            operator_inherited_labels: Vec::new(),
             lineage_scope: LineageScope::default(),
             honour_exemptions: true,
             context_errors: OnContextError::default(),
@@ -122,12 +128,51 @@ impl Settings {
                 ));
             }
         }
+        for pattern in &self.operator_inherited_labels {
+            if pattern.is_empty() || pattern.contains('[') {
+                return Err(format!(
+                    "operatorInheritedLabels: '{pattern}' is not supported; use label keys with '*' and '?' wildcards, as in the operator's INHERITED_LABELS"
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// True when the operator copies a Cluster label `key` onto its PVCs.
+    pub fn operator_inherits(&self, key: &str) -> bool {
+        self.operator_inherited_labels
+            .iter()
+            .any(|p| glob_match(p.as_bytes(), key.as_bytes()))
     }
 
     /// The effective level of a rule.
     pub fn level(&self, rule: &RuleInfo) -> Level {
         self.severity.get(rule.id).copied().unwrap_or(rule.default)
+    }
+}
+
+/// Go `path.Match` for `*` (any run of non-`/` bytes) and `?` (one non-`/`
+/// byte), the pattern syntax of the operator's `INHERITED_LABELS`
+/// (cnpg@v1.30.0 `internal/configuration/configuration.go:309-326`).
+/// Character classes are refused by [`Settings::validate`].
+fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
+    match (pattern.split_first(), name.split_first()) {
+        (None, None) => true,
+        (Some((b'*', rest)), _) => {
+            let mut i = 0;
+            loop {
+                if glob_match(rest, name.get(i..).unwrap_or_default()) {
+                    return true;
+                }
+                match name.get(i) {
+                    Some(b'/') | None => return false,
+                    Some(_) => i += 1,
+                }
+            }
+        }
+        (Some((b'?', rest)), Some((c, name_rest))) => *c != b'/' && glob_match(rest, name_rest),
+        (Some((p, rest)), Some((c, name_rest))) => p == c && glob_match(rest, name_rest),
+        _ => false,
     }
 }
 
@@ -221,5 +266,18 @@ mod tests {
         assert!(parse(r#"{"backupLabelKeys": [""]}"#).is_err());
         assert!(parse(r#"{"backupLabelKeys": ["-bad"]}"#).is_err());
         assert!(parse(r#"{"backupLabelKeys": ["cnpg.io/cluster"]}"#).is_err());
+        assert!(parse(r#"{"operatorInheritedLabels": ["[ab]"]}"#).is_err());
+    }
+
+    #[test]
+    fn inherited_label_globs_follow_path_match() {
+        let s =
+            parse(r#"{"operatorInheritedLabels": ["example.com/*", "backup", "team-?"]}"#).unwrap();
+        assert!(s.operator_inherits("example.com/one"));
+        assert!(!s.operator_inherits("example.com/a/b"));
+        assert!(s.operator_inherits("backup"));
+        assert!(s.operator_inherits("team-a"));
+        assert!(!s.operator_inherits("team-ab"));
+        assert!(!s.operator_inherits("backups"));
     }
 }

@@ -1,5 +1,6 @@
 //! What the core returns: findings, exemptions and an optional mutated object.
 
+use crate::view::Object;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -44,23 +45,29 @@ pub struct ObjectRef {
 impl ObjectRef {
     /// Reads apiVersion/kind/metadata from an object; `fallback_ns` is used
     /// when the object carries no namespace (admission fills it from the request).
-    pub fn of(obj: &Value, fallback_ns: &str) -> ObjectRef {
-        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
-        let meta = obj.get("metadata");
-        let mut namespace = s(meta.and_then(|m| m.get("namespace")));
-        if namespace.is_empty() {
-            namespace = fallback_ns.to_string();
-        }
-        let mut name = s(meta.and_then(|m| m.get("name")));
-        if name.is_empty() {
-            name = s(meta.and_then(|m| m.get("generateName")));
-        }
+    pub fn of(obj: &Object, fallback_ns: &str) -> ObjectRef {
+        let meta = obj.meta();
+        let head = obj.head();
+        let name = match meta.name.as_deref() {
+            Some(n) if !n.is_empty() => n,
+            _ => meta.generate_name.as_deref().unwrap_or_default(),
+        };
         ObjectRef {
-            api_version: s(obj.get("apiVersion")),
-            kind: s(obj.get("kind")),
-            namespace,
-            name,
+            api_version: head.api_version.unwrap_or_default(),
+            kind: head.kind.unwrap_or_default(),
+            namespace: meta.namespace_or(fallback_ns).to_string(),
+            name: name.to_string(),
         }
+    }
+}
+
+impl ObjectRef {
+    /// [`ObjectRef::of`] for an object a host holds as JSON (reads only its
+    /// head and metadata).
+    pub fn of_value(obj: &Value, fallback_ns: &str) -> ObjectRef {
+        use serde::Deserialize;
+        let view = crate::view::MetaOnly::deserialize(obj).unwrap_or_default();
+        ObjectRef::of(&Object::Other(view), fallback_ns)
     }
 }
 

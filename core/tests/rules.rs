@@ -7,8 +7,9 @@
     missing_docs
 )]
 
+use cnpg_guard_core::view::{Backup, Cluster, ObjectStore};
 use cnpg_guard_core::{
-    InMemory, Lookup, LookupKind, Operation, Request, Settings, Severity, Verdict, evaluate,
+    InMemory, Lookup, Object, Operation, Request, Settings, Severity, Verdict, evaluate,
 };
 use serde_json::{Value, json};
 
@@ -60,17 +61,28 @@ fn run_op(
 ) -> Verdict {
     let settings: Settings = serde_json::from_value(settings).unwrap();
     settings.validate().unwrap();
-    let lookup = InMemory::new(ctx, "db");
-    evaluate(
+    let lookup = InMemory::new(&ctx, "db");
+    let object = obj.map(Object::from_value);
+    let old_object = old.map(Object::from_value);
+    let mut v = evaluate(
         &Request {
             operation: op,
-            object: obj,
-            old_object: old,
+            object: object.as_ref(),
+            old_object: old_object.as_ref(),
             namespace: "db",
         },
         &settings,
         &lookup,
-    )
+    );
+    // As every host does: the core returns removals, the host applies them.
+    if let Some(full) = obj
+        && !v.removals.is_empty()
+    {
+        let mut m = full.clone();
+        cnpg_guard_core::verdict::apply_removals(&mut m, &v.removals);
+        v.mutated_object = Some(m);
+    }
+    v
 }
 
 fn create(obj: &Value, ctx: Vec<Value>) -> Verdict {
@@ -746,17 +758,20 @@ fn severity_overrides_apply() {
 
 struct Failing;
 impl Lookup for Failing {
-    fn list(&self, kind: LookupKind, _: Option<&str>) -> Result<Vec<Value>, String> {
-        Err(format!(
-            "policy has not been granted access to {}",
-            kind.kind()
-        ))
+    fn object_stores(&self, _: Option<&str>) -> Result<Vec<ObjectStore>, String> {
+        Err("policy has not been granted access to ObjectStore".into())
+    }
+    fn clusters(&self, _: Option<&str>) -> Result<Vec<Cluster>, String> {
+        Err("policy has not been granted access to Cluster".into())
+    }
+    fn backups(&self, _: &str) -> Result<Vec<Backup>, String> {
+        Err("policy has not been granted access to Backup".into())
     }
 }
 
 #[test]
 fn lookup_failures_follow_the_context_errors_setting() {
-    let c = cluster("pg", Some("pg-v1"), None);
+    let c = Object::from_value(&cluster("pg", Some("pg-v1"), None));
     let req = Request {
         operation: Operation::Create,
         object: Some(&c),
@@ -790,17 +805,18 @@ fn odd_input_never_panics() {
         json!({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"annotations": {"cnpg-guard.io/allow-x": 3}},
                "spec": {"plugins": [{"name": BARMAN, "parameters": {"barmanObjectName": 1}}], "inheritedMetadata": {"labels": []}}}),
     ];
-    for o in &odd {
+    for v in &odd {
+        let o = Object::from_value(v);
         for op in [Operation::Create, Operation::Update, Operation::Delete] {
             let _ = evaluate(
                 &Request {
                     operation: op,
-                    object: Some(o),
-                    old_object: Some(o),
+                    object: Some(&o),
+                    old_object: Some(&o),
                     namespace: "",
                 },
                 &Settings::default(),
-                &InMemory::new(odd.to_vec(), ""),
+                &InMemory::new(&odd, ""),
             );
         }
     }

@@ -107,7 +107,7 @@ pub fn evaluate_bundle_with(
         Some(engine.instance(Arc::clone(&ctx))?)
     };
     for obj in objects {
-        let object = ObjectRef::of(&obj, if is_cluster_scoped(&obj) { "" } else { ns });
+        let object = ObjectRef::of_value(&obj, if is_cluster_scoped(&obj) { "" } else { ns });
         let payload = json!({
             "request": admission_request_in("CREATE", &obj, None, ns),
             "settings": settings,

@@ -5,8 +5,10 @@
 //! - `kubernetes`/`list_resources_by_namespace` and `list_resources_all`:
 //!   answered from the [`ContextSource`] as
 //!   `{"apiVersion": <api_version>, "kind": "<Kind>List", "metadata": {}, "items": [...]}`;
-//!   equality label/field selectors are honoured, field masks are ignored (the
-//!   full objects are a superset of the masked ones).
+//!   equality label/field selectors and `field_masks` are honoured (the
+//!   policy sees what policy-server's pruned reflector cache would give it).
+//!   A source that does not change ([`ContextSource::answers`]) has each
+//!   answer serialised once.
 //! - `kubernetes`/`get_resource`: the single object, or an error when absent.
 //! - `tracing`/`log`: forwarded to the `log` crate (never printed on stdout).
 //!
@@ -31,6 +33,8 @@ struct ListRequest {
     label_selector: Option<String>,
     #[serde(default)]
     field_selector: Option<String>,
+    #[serde(default)]
+    field_masks: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +112,30 @@ fn list(
     req: &ListRequest,
     namespace: Option<&str>,
 ) -> Result<Vec<u8>, String> {
+    let Some(memo) = ctx.answers() else {
+        return list_uncached(ctx, req, namespace);
+    };
+    let key = (
+        req.api_version.clone(),
+        req.kind.clone(),
+        namespace.map(str::to_string),
+        req.label_selector.clone(),
+        req.field_selector.clone(),
+        req.field_masks.clone(),
+    );
+    if let Some(hit) = memo.get(&key) {
+        return Ok(hit);
+    }
+    let answer = list_uncached(ctx, req, namespace)?;
+    memo.put(key, &answer);
+    Ok(answer)
+}
+
+fn list_uncached(
+    ctx: &dyn ContextSource,
+    req: &ListRequest,
+    namespace: Option<&str>,
+) -> Result<Vec<u8>, String> {
     let labels = match req.label_selector.as_deref() {
         Some(s) => parse_selector(s, "label")?,
         None => Vec::new(),
@@ -121,6 +149,10 @@ fn list(
         .into_iter()
         .filter(|o| labels.iter().all(|r| r.matches(label(o, &r.key))))
         .filter(|o| fields.iter().all(|r| r.matches(field(o, &r.key))))
+        .map(|o| match &req.field_masks {
+            Some(masks) => crate::masks::apply(&o, masks),
+            None => o,
+        })
         .collect();
     let list = json!({
         "apiVersion": req.api_version,

@@ -1,6 +1,37 @@
 //! Where host calls get their answers from.
 
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The key of one list answer: apiVersion, kind, namespace, label selector,
+/// field selector, field masks.
+pub type ListKey = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<Vec<String>>,
+);
+
+/// Serialised list answers of a source that does not change, so a bundle of
+/// N objects does not serialise its context N times.
+#[derive(Debug, Default)]
+pub struct Answers(Mutex<HashMap<ListKey, Vec<u8>>>);
+
+impl Answers {
+    /// A remembered answer.
+    pub fn get(&self, key: &ListKey) -> Option<Vec<u8>> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+    /// Remembers an answer.
+    pub fn put(&self, key: ListKey, answer: &[u8]) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key, answer.to_vec());
+        }
+    }
+}
 
 /// Answers the policy's Kubernetes lookups.
 ///
@@ -16,18 +47,33 @@ pub trait ContextSource: Send + Sync {
         kind: &str,
         namespace: Option<&str>,
     ) -> Result<Vec<Value>, String>;
+
+    /// A cache of serialised answers, for sources whose answers never change.
+    fn answers(&self) -> Option<&Answers> {
+        None
+    }
 }
 
 /// A [`ContextSource`] over a fixed set of objects (e.g. the rendered bundle).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct MemorySource {
     objects: Vec<Value>,
+    answers: Answers,
+}
+
+impl Clone for MemorySource {
+    fn clone(&self) -> Self {
+        MemorySource::new(self.objects.clone())
+    }
 }
 
 impl MemorySource {
     /// Holds `objects`; anything that is not a JSON object is ignored by lookups.
     pub fn new(objects: Vec<Value>) -> MemorySource {
-        MemorySource { objects }
+        MemorySource {
+            objects,
+            answers: Answers::default(),
+        }
     }
 
     /// The objects held.
@@ -61,5 +107,9 @@ impl ContextSource for MemorySource {
             .filter(|o| namespace.is_none_or(|ns| str_at(o, &["metadata", "namespace"]) == ns))
             .cloned()
             .collect())
+    }
+
+    fn answers(&self) -> Option<&Answers> {
+        Some(&self.answers)
     }
 }

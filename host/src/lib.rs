@@ -22,9 +22,10 @@ mod wasi;
 pub mod bundle;
 pub mod callbacks;
 pub mod manifests;
+pub mod masks;
 pub mod render;
 
-pub use context::{ContextSource, MemorySource};
+pub use context::{Answers, ContextSource, ListKey, MemorySource};
 pub use engine::{Engine, Instance, LoadInfo, ModuleCache};
 pub use error::HostError;
 pub use types::{SettingsValidation, ValidationResponse};

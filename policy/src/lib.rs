@@ -4,11 +4,10 @@
 //! `kubewarden/kubernetes/list_resources_*` host calls, encode the verdict.
 //! All decisions live in `cnpg-guard-core`.
 
-mod prune;
-
 use cnpg_guard_core::verdict::apply_removals;
+use cnpg_guard_core::view::{Backup, Cluster, ObjectStore, parse_list};
 use cnpg_guard_core::{
-    Lookup, LookupKind, Operation, Request, Settings, Severity, Verdict, evaluate,
+    Lookup, LookupKind, Object, Operation, Request, Settings, Severity, Verdict, evaluate,
 };
 use guest::prelude::*;
 use kubewarden_policy_sdk::response::ValidationResponse;
@@ -32,13 +31,22 @@ pub extern "C" fn wapc_init() {
 }
 
 /// The `validate` payload: `{"request": AdmissionRequest, "settings": {...}}`.
-/// Objects are kept as raw JSON and parsed pruned (see `prune`).
+/// Objects are kept as raw JSON and read through the core's typed views.
 #[derive(Deserialize)]
 struct Payload<'a> {
     #[serde(borrow)]
     request: AdmissionRequest<'a>,
     #[serde(default)]
     settings: Value,
+}
+
+/// The request's `kind` (GroupVersionKind): tells which view to parse into
+/// before the object is read.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RequestKind {
+    group: String,
+    kind: String,
 }
 
 /// The fields of a Kubernetes AdmissionRequest the policy reads. Kubewarden
@@ -48,50 +56,53 @@ struct Payload<'a> {
 struct AdmissionRequest<'a> {
     operation: String,
     namespace: String,
+    kind: Option<RequestKind>,
     #[serde(borrow)]
     object: Option<&'a RawValue>,
     #[serde(borrow, alias = "oldObject")]
     old_object: Option<&'a RawValue>,
 }
 
-/// Answers lookups through Kubewarden host capabilities.
+/// Answers lookups through Kubewarden host capabilities, asking only for
+/// the fields the core's views read (`field_masks`).
 struct HostLookup;
 
-impl Lookup for HostLookup {
-    fn list(&self, kind: LookupKind, namespace: Option<&str>) -> Result<Vec<Value>, String> {
+impl HostLookup {
+    fn list<T: serde::de::DeserializeOwned + Default>(
+        kind: LookupKind,
+        namespace: Option<&str>,
+    ) -> Result<Vec<T>, String> {
         // Field names follow the SDK's ListResourcesByNamespaceRequest /
         // ListAllResourcesRequest (snake_case serde defaults).
+        let masks = kind.field_masks();
         let (op, req) = match namespace {
             Some(ns) => (
                 "list_resources_by_namespace",
                 json!({"api_version": kind.api_version(), "kind": kind.kind(), "namespace": ns,
-                       "label_selector": null, "field_selector": null, "field_masks": null}),
+                       "label_selector": null, "field_selector": null, "field_masks": masks}),
             ),
             None => (
                 "list_resources_all",
                 json!({"api_version": kind.api_version(), "kind": kind.kind(),
-                       "label_selector": null, "field_selector": null, "field_masks": null}),
+                       "label_selector": null, "field_selector": null, "field_masks": masks}),
             ),
         };
         let payload = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
         let raw = guest::host_call("kubewarden", "kubernetes", op, &payload)
             .map_err(|e| format!("host call {op} failed: {e}"))?;
-        parse_list(&raw)
+        parse_list(&raw).map_err(|e| format!("unreadable list from host: {e}"))
     }
 }
 
-/// Reads `items` of a `<Kind>List`; a missing `items` is an empty list.
-fn parse_list(raw: &[u8]) -> Result<Vec<Value>, String> {
-    let text = std::str::from_utf8(raw).map_err(|e| format!("unreadable list from host: {e}"))?;
-    let list =
-        prune::parse(text, &prune::LIST).map_err(|e| format!("unreadable list from host: {e}"))?;
-    match list {
-        Value::Object(mut m) => match m.remove("items") {
-            Some(Value::Array(items)) => Ok(items),
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(_) => Err("unreadable list from host: items is not an array".into()),
-        },
-        _ => Err("unreadable list from host: not an object".into()),
+impl Lookup for HostLookup {
+    fn object_stores(&self, namespace: Option<&str>) -> Result<Vec<ObjectStore>, String> {
+        HostLookup::list(LookupKind::ObjectStore, namespace)
+    }
+    fn clusters(&self, namespace: Option<&str>) -> Result<Vec<Cluster>, String> {
+        HostLookup::list(LookupKind::Cluster, namespace)
+    }
+    fn backups(&self, namespace: &str) -> Result<Vec<Backup>, String> {
+        HostLookup::list(LookupKind::Backup, Some(namespace))
     }
 }
 
@@ -116,22 +127,26 @@ pub fn run(payload: &[u8], lookup: &dyn Lookup) -> Result<Verdict, String> {
     let Some(operation) = Operation::parse(&r.operation) else {
         return Err(format!("unsupported operation '{}'", r.operation));
     };
-    let pruned = |raw: Option<&RawValue>| -> Result<Value, String> {
-        raw.map_or(Ok(Value::Null), |raw| {
-            prune::parse(raw.get(), &prune::OBJECT)
-                .map_err(|e| format!("cannot parse the object: {e}"))
-        })
+    let hint = r.kind.as_ref().map(|k| (k.group.as_str(), k.kind.as_str()));
+    let read = |raw: Option<&RawValue>| -> Result<Option<Object>, String> {
+        match raw {
+            None => Ok(None),
+            Some(raw) if raw.get() == "null" => Ok(None),
+            Some(raw) => Object::from_json(raw.get(), hint)
+                .map(Some)
+                .map_err(|e| format!("cannot parse the object: {e}")),
+        }
     };
-    let object = pruned(r.object)?;
-    let old_object = pruned(r.old_object)?;
+    let object = read(r.object)?;
+    let old_object = read(r.old_object)?;
     let request = Request {
         operation,
-        object: present(&object),
-        old_object: present(&old_object),
+        object: object.as_ref(),
+        old_object: old_object.as_ref(),
         namespace: &r.namespace,
     };
     let mut verdict = evaluate(&request, &settings, lookup);
-    // The core mutated a pruned copy: apply the same removals to the full object.
+    // The core read a view: apply its removals to the full object.
     if !verdict.removals.is_empty()
         && let Some(raw) = r.object
     {
@@ -141,10 +156,6 @@ pub fn run(payload: &[u8], lookup: &dyn Lookup) -> Result<Verdict, String> {
         verdict.mutated_object = Some(full);
     }
     Ok(verdict)
-}
-
-fn present(v: &Value) -> Option<&Value> {
-    if v.is_null() { None } else { Some(v) }
 }
 
 /// Turns a verdict into the Kubewarden response.
@@ -270,7 +281,7 @@ mod tests {
         let cluster = json!({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
             "metadata": {"name": "pg", "namespace": "db"},
             "spec": {"plugins": [{"name": "barman-cloud.cloudnative-pg.io", "parameters": {"barmanObjectName": "s3"}}]}});
-        let lookup = InMemory::new(vec![cluster], "db");
+        let lookup = InMemory::new(&[cluster], "db");
         for key in ["oldObject", "old_object"] {
             let payload = json!({"request": {"operation": "DELETE", "namespace": "db", key: store}, "settings": {}});
             let verdict = run(&serde_json::to_vec(&payload).unwrap(), &lookup).unwrap();
@@ -278,16 +289,5 @@ mod tests {
             let response = to_response(&verdict);
             assert!(response.message.unwrap().contains("[objectstore-in-use]"));
         }
-    }
-
-    #[test]
-    fn list_parsing_tolerates_missing_items() {
-        assert!(
-            parse_list(br#"{"apiVersion":"v1","kind":"ObjectStoreList"}"#)
-                .unwrap()
-                .is_empty()
-        );
-        assert_eq!(parse_list(br#"{"items":[{"a":1}]}"#).unwrap().len(), 1);
-        assert!(parse_list(b"oops").is_err());
     }
 }

@@ -14,7 +14,8 @@
     missing_docs
 )]
 
-use cnpg_guard_host::{ContextSource, MemorySource, ValidationResponse};
+use cnpg_guard_core::LookupKind;
+use cnpg_guard_host::{ContextSource, MemorySource, ValidationResponse, masks};
 use cnpg_guard_tests::engine;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -61,10 +62,30 @@ impl ContextSource for Recorder {
 
 /// A kwctl `--replay-host-capabilities-interactions` session (policy-evaluator
 /// `CallbackRequestType` variants, serde_yaml external tagging).
+/// The masks the policy sends for a kind (the core's, sorted as kwctl's
+/// `BTreeSet` serialises them).
+fn masks_of(kind: &str) -> Vec<String> {
+    let lk = [
+        LookupKind::ObjectStore,
+        LookupKind::Cluster,
+        LookupKind::Backup,
+    ]
+    .into_iter()
+    .find(|k| k.kind() == kind)
+    .unwrap_or_else(|| panic!("policy listed unexpected kind {kind}"));
+    let mut masks: Vec<String> = lk.field_masks().iter().map(|m| m.to_string()).collect();
+    masks.sort();
+    masks
+}
+
 fn session_yaml(calls: &[Call]) -> String {
     let mut out =
         String::from("# Recorded by tests/tests/admission.rs (CNPG_GUARD_BLESS=1 to refresh).\n");
     for (api, kind, ns, items) in calls {
+        let masks = masks_of(kind);
+        // Replay returns payloads verbatim: record them as policy-server's
+        // masked reflector cache would answer.
+        let items: Vec<Value> = items.iter().map(|o| masks::apply(o, &masks)).collect();
         let list = json!({"apiVersion": api, "kind": format!("{kind}List"), "metadata": {}, "items": items});
         let payload = serde_json::to_string(&list).unwrap().replace('\'', "''");
         let variant = match ns {
@@ -75,8 +96,9 @@ fn session_yaml(calls: &[Call]) -> String {
                 "    !KubernetesListResourceAll\n    api_version: {api}\n    kind: {kind}\n"
             ),
         };
+        let mask_lines: String = masks.iter().map(|m| format!("    - {m}\n")).collect();
         out.push_str(&format!(
-            "- type: Exchange\n  request: |\n{variant}    label_selector: null\n    field_selector: null\n    field_masks: null\n  response:\n    type: Success\n    payload: '{payload}'\n"
+            "- type: Exchange\n  request: |\n{variant}    label_selector: null\n    field_selector: null\n    field_masks:\n{mask_lines}  response:\n    type: Success\n    payload: '{payload}'\n"
         ));
     }
     out

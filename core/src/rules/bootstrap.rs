@@ -1,14 +1,18 @@
 //! Bootstrap rules: one method, create-time only, a usable recovery source.
 
-use super::{BOOTSTRAP_CHANGED, DUAL_BOOTSTRAP, RECOVERY_BACKUP_PLUGIN, RECOVERY_SOURCE_MISSING};
-use crate::cnpg::{self, at, bootstrap_methods, str_at};
-use crate::engine::{Cx, Found};
-use crate::input::{LookupKind, Operation};
-use serde_json::Value;
+use super::{
+    BOOTSTRAP_CHANGED, DUAL_BOOTSTRAP, RECOVERY_BACKUP_IGNORED, RECOVERY_BACKUP_PLUGIN,
+    RECOVERY_BACKUP_UNUSABLE, RECOVERY_SOURCE_MISSING,
+};
+use crate::cnpg::{self, bootstrap_methods};
+use crate::engine::{Cx, Found, find};
+use crate::input::Operation;
+use crate::view::Cluster;
+use crate::view::cluster::Recovery;
 
-pub(crate) fn check(cx: &mut Cx<'_>) {
-    let methods = bootstrap_methods(cx.obj);
-    let old_methods = cx.old.map(bootstrap_methods).unwrap_or_default();
+pub(crate) fn check(cx: &mut Cx<'_>, cluster: &Cluster, old: Option<&Cluster>) {
+    let methods = bootstrap_methods(cluster);
+    let old_methods = old.map(bootstrap_methods).unwrap_or_default();
     if methods.len() > 1 && cx.on(DUAL_BOOTSTRAP) {
         let list = methods.join(" + ");
         let mut message =
@@ -49,16 +53,18 @@ pub(crate) fn check(cx: &mut Cx<'_>) {
             );
         }
     }
-    if let Some(recovery) = at(cx.obj, &["spec", "bootstrap", "recovery"]) {
-        check_recovery(cx, recovery);
+    if let Some(recovery) = cluster.recovery() {
+        check_recovery(cx, cluster, recovery);
     }
 }
 
-fn check_recovery(cx: &mut Cx<'_>, recovery: &Value) {
-    let source = str_at(recovery, &["source"]).filter(|s| !s.is_empty());
-    let backup = str_at(recovery, &["backup", "name"]).filter(|s| !s.is_empty());
-    let snapshots = at(recovery, &["volumeSnapshots"]);
-    if source.is_none() && backup.is_none() && snapshots.is_none() && cx.on(RECOVERY_SOURCE_MISSING)
+fn check_recovery(cx: &mut Cx<'_>, cluster: &Cluster, recovery: &Recovery) {
+    let source = recovery.source.as_deref().filter(|s| !s.is_empty());
+    let backup = recovery.backup.as_ref().and_then(|b| b.get());
+    if source.is_none()
+        && backup.is_none()
+        && !recovery.volume_snapshots
+        && cx.on(RECOVERY_SOURCE_MISSING)
     {
         cx.hit(
             RECOVERY_SOURCE_MISSING,
@@ -68,16 +74,67 @@ fn check_recovery(cx: &mut Cx<'_>, recovery: &Value) {
         );
     }
     let Some(backup) = backup else { return };
-    if !cx.on(RECOVERY_BACKUP_PLUGIN) {
+    // Bootstrap is read only at creation: an UPDATE restores nothing either way.
+    if cx.op != Operation::Create {
         return;
     }
     let ns = cx.ns.to_string();
-    if let Found::Present(b) = cx.find(LookupKind::Backup, &ns, backup) {
-        let by_plugin = str_at(&b, &["spec", "method"]) == Some("plugin")
-            || str_at(&b, &["status", "method"]) == Some("plugin")
-            || at(&b, &["status", "pluginMetadata"]).is_some();
-        if by_plugin {
-            let store = str_at(&b, &["spec", "cluster", "name"]).unwrap_or("<source cluster>");
+    let found = find(cx.backups(&ns), backup);
+    let snapshot = matches!(&found, Found::Present(b) if b.get().and_then(|b| b.spec().method()) == Some("volumeSnapshot"));
+    if let Some(src) = source
+        && !snapshot
+        && cx.on(RECOVERY_BACKUP_IGNORED)
+        && let Some((i, ec)) = cnpg::find_external_cluster(cluster, src)
+        && ec.plugin.as_ref().is_some_and(cnpg::is_barman)
+    {
+        cx.hit(
+            RECOVERY_BACKUP_IGNORED,
+            "spec.bootstrap.recovery.backup",
+            format!(
+                "recovery sets both backup '{backup}' and source '{src}' (a barman plugin entry, spec.externalClusters[{i}]): CNPG waits for the Backup, then restores through the plugin source's ObjectStore catalog, so Backup '{backup}' is not what gets restored"
+            ),
+            format!(
+                "remove spec.bootstrap.recovery.backup and pin the backup on the source with spec.bootstrap.recovery.recoveryTarget.backupID (the backup ID of '{backup}')"
+            ),
+        );
+    }
+    match &found {
+        Found::Absent if cx.on(RECOVERY_BACKUP_UNUSABLE) && !cx.render_mode() => cx.hit(
+            RECOVERY_BACKUP_UNUSABLE,
+            "spec.bootstrap.recovery.backup.name",
+            format!(
+                "Backup '{backup}' does not exist in namespace '{ns}'; CNPG emits ErrorNoBackup and requeues the recovery every minute, forever, before creating any PVC"
+            ),
+            format!("name an existing, completed Backup (kubectl get backups -n {ns}), or restore with recovery.source and an externalClusters entry"),
+        ),
+        Found::Present(b) if cx.on(RECOVERY_BACKUP_UNUSABLE) => {
+            let phase = b
+                .get()
+                .and_then(|b| b.status.as_ref())
+                .and_then(|s| s.phase.as_deref())
+                .unwrap_or("");
+            if phase != "completed" {
+                let shown = if phase.is_empty() { "not started" } else { phase };
+                cx.hit(
+                    RECOVERY_BACKUP_UNUSABLE,
+                    "spec.bootstrap.recovery.backup.name",
+                    format!(
+                        "Backup '{backup}' is not completed (phase: {shown}); CNPG waits for it and requeues the recovery every minute, forever, without an event"
+                    ),
+                    "wait for the Backup to complete, or name a completed one (kubectl get backups shows the phase)".into(),
+                );
+            }
+        }
+        _ => {}
+    }
+    if !cx.on(RECOVERY_BACKUP_PLUGIN) {
+        return;
+    }
+    if let Found::Present(b) = found
+        && let Some(b) = b.get()
+    {
+        if b.by_plugin() {
+            let store = b.spec().cluster().unwrap_or("<source cluster>");
             cx.hit(
                 RECOVERY_BACKUP_PLUGIN,
                 "spec.bootstrap.recovery.backup.name",

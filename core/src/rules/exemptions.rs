@@ -2,7 +2,6 @@
 
 use super::{EXEMPTION_REASON_REQUIRED, EXEMPTION_UNKNOWN_RULE};
 use crate::engine::{Cx, EXEMPTION_PREFIX};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Validates exemption annotations and returns the honoured ones
@@ -12,14 +11,7 @@ pub(crate) fn check(cx: &mut Cx<'_>) -> BTreeMap<String, String> {
     if !cx.settings.honour_exemptions {
         return honoured;
     }
-    let Some(annotations) = cx
-        .obj
-        .get("metadata")
-        .and_then(|m| m.get("annotations"))
-        .and_then(Value::as_object)
-    else {
-        return honoured;
-    };
+    let annotations = &cx.obj.meta().annotations;
     for (key, value) in annotations {
         let Some(id) = key.strip_prefix(EXEMPTION_PREFIX) else {
             continue;
@@ -51,7 +43,7 @@ pub(crate) fn check(cx: &mut Cx<'_>) -> BTreeMap<String, String> {
             );
             continue;
         }
-        let reason = value.as_str().unwrap_or_default().trim();
+        let reason = value.trim();
         if reason.is_empty() {
             cx.hit(
                 EXEMPTION_REASON_REQUIRED,

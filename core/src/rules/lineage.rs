@@ -6,56 +6,61 @@ use super::{
     ARCHIVE_NOT_EMPTY, DESTINATION_DOUBLE_NESTING, LINEAGE_GAP, LINEAGE_ORDER, LINEAGE_SELF_REUSE,
     LINEAGE_SHARED, RECOVERY_SERVERNAME_DEFAULT,
 };
-use crate::cnpg::lineage::{self, Lineage, Resolver, Store, same_prefix, versioned};
-use crate::cnpg::{self, SKIP_EMPTY_WAL_ARCHIVE_CHECK, annotation, at};
+use crate::cnpg::SKIP_EMPTY_WAL_ARCHIVE_CHECK;
+use crate::cnpg::lineage::{
+    self, Lineage, Resolver, Role, Store, maybe_same_store, next_server_name, same_prefix,
+    versioned,
+};
 use crate::engine::Cx;
-use crate::input::{LookupKind, Operation};
+use crate::input::Operation;
 use crate::settings::LineageScope;
-use serde_json::Value;
+use crate::view::{Cluster, ObjectStore};
 use std::rc::Rc;
 
 /// Looks an ObjectStore up by (namespace, name) in an already listed set.
 fn resolver<'a>(
-    stores: &'a [Value],
+    stores: &'a [ObjectStore],
     fallback_ns: &'a str,
-) -> impl Fn(&str, &str) -> Option<&'a Value> {
+) -> impl Fn(&str, &str) -> Option<&'a ObjectStore> {
     move |ns: &str, name: &str| {
         let ns = if ns.is_empty() { fallback_ns } else { ns };
-        stores
-            .iter()
-            .find(|o| cnpg::name(o) == name && cnpg::namespace(o, fallback_ns) == ns)
+        stores.iter().find(|o| {
+            o.name() == name
+                && o.metadata
+                    .as_ref()
+                    .map_or(fallback_ns, |m| m.namespace_or(fallback_ns))
+                    == ns
+        })
     }
 }
 
-fn uses_object_store(lineages: &[&Lineage]) -> bool {
+fn uses_object_store<'l>(lineages: impl IntoIterator<Item = &'l Lineage>) -> bool {
     lineages
-        .iter()
+        .into_iter()
         .any(|l| matches!(l.store, Store::ObjectStore { .. }))
 }
 
-pub(crate) fn check(cx: &mut Cx<'_>) {
+pub(crate) fn check(cx: &mut Cx<'_>, cluster: &Cluster, old: Option<&Cluster>) {
     let ns = cx.ns.to_string();
-    let archives = lineage::archives_in(cx.obj, &ns);
-    let source = at(cx.obj, &["spec", "bootstrap", "recovery"])
-        .and_then(|_| lineage::recovery_source_in(cx.obj, &ns));
-    let mut all: Vec<&Lineage> = archives.iter().collect();
-    all.extend(source.iter());
-    if all.is_empty() {
+    let archives = lineage::archives(cluster, &ns);
+    let sources = lineage::sources(cluster, &ns);
+    let old_archives = old.map(|o| lineage::archives(o, &ns)).unwrap_or_default();
+    if archives.is_empty() && sources.is_empty() {
         return;
     }
     // Only ask the host when an ObjectStore must be resolved.
-    let local: Rc<Vec<Value>> = if uses_object_store(&all) {
-        cx.list(LookupKind::ObjectStore, Some(&ns))
-            .unwrap_or_default()
-    } else {
-        Rc::default()
-    };
+    let local: Rc<Vec<ObjectStore>> =
+        if uses_object_store(archives.iter().chain(&sources).chain(&old_archives)) {
+            cx.object_stores(Some(&ns)).unwrap_or_default()
+        } else {
+            Rc::default()
+        };
     let resolve = resolver(&local, &ns);
 
-    if let Some(src) = &source {
-        let reused = self_reuse(cx, &archives, src, &resolve);
+    for src in &sources {
+        let reused = self_reuse(cx, cluster, &archives, src, &resolve);
         if !reused {
-            order(cx, &archives, src, &resolve);
+            order(cx, cluster, &archives, src, &resolve);
         }
         if matches!(src.store, Store::ObjectStore { .. })
             && !src.explicit
@@ -65,7 +70,8 @@ pub(crate) fn check(cx: &mut Cx<'_>) {
                 RECOVERY_SERVERNAME_DEFAULT,
                 src.server_name_path.clone(),
                 format!(
-                    "the plugin recovery source has no serverName, so it resolves to this Cluster's own name '{}' (the barman plugin's default), not the source Cluster's",
+                    "the plugin {} has no serverName, so it resolves to this Cluster's own name '{}' (the barman plugin's default), not the source Cluster's",
+                    src.role.describe(),
                     src.server_name
                 ),
                 format!("set {} to the serverName the source Cluster archived under (e.g. '<name>-vN')", src.server_name_path),
@@ -73,22 +79,76 @@ pub(crate) fn check(cx: &mut Cx<'_>) {
         }
     }
     if cx.on(DESTINATION_DOUBLE_NESTING) {
-        for l in &all {
+        for l in archives.iter().chain(&sources) {
             double_nesting(cx, l, &resolve);
         }
     }
-    if cx.op == Operation::Create && cx.on(ARCHIVE_NOT_EMPTY) {
+    if cx.on(ARCHIVE_NOT_EMPTY) {
         for a in &archives {
-            archive_not_empty(cx, a, &local);
+            // An UPDATE that keeps the lineage it archived to is the running
+            // Cluster; one that adds or moves its archive gets no empty-archive
+            // check from CNPG (docs/cnpg.md §2), so it is checked here. Moving
+            // the SAME prefix (in-tree -> plugin migration) is not new.
+            let is_new = match cx.op {
+                Operation::Create => true,
+                Operation::Update => !old_archives.iter().any(|o| same_prefix(a, o, &resolve)),
+                Operation::Delete | Operation::Connect => false,
+            };
+            if is_new {
+                archive_not_empty(cx, cluster, a, &resolve);
+            }
         }
     }
+    if cx.on(ARCHIVE_NOT_EMPTY) && cx.op == Operation::Create && cluster.recovery().is_some() {
+        disabled_entries(cx, cluster, &ns);
+    }
     if cx.on(LINEAGE_SHARED) && !archives.is_empty() {
-        shared(cx, &archives, &ns);
+        shared(cx, cluster, &archives, &ns);
+    }
+}
+
+/// A disabled barman archive entry on a recovering Cluster: the plugin's
+/// restore job still takes its barmanObjectName and checks that
+/// `<store>/<Cluster name>` is empty, ignoring the entry's serverName
+/// (plugin-barman-cloud@v0.14.0 internal/cnpgi/restore/restore.go:105-120,284-291;
+/// docs/cnpg.md §11, plugin-barman-cloud#350).
+fn disabled_entries(cx: &mut Cx<'_>, cluster: &Cluster, ns: &str) {
+    if skip_annotation(cluster) == Some("enabled") {
+        return;
+    }
+    for (i, plugin) in cluster.spec().plugins.iter().enumerate() {
+        if !crate::cnpg::is_barman(plugin) || crate::cnpg::plugin_enabled(plugin) {
+            continue;
+        }
+        let Some(store) = crate::cnpg::plugin_param(plugin, crate::cnpg::PARAM_BARMAN_OBJECT_NAME)
+        else {
+            continue;
+        };
+        let stores = cx.object_stores(Some(ns)).unwrap_or_default();
+        let Some(found) = resolver(&stores, ns)(ns, store) else {
+            continue;
+        };
+        if found.recovery_window(cluster.name()).is_none() {
+            continue;
+        }
+        cx.hit(
+            ARCHIVE_NOT_EMPTY,
+            format!("spec.plugins[{i}].enabled"),
+            format!(
+                "this barman plugin entry is disabled, but the plugin's restore job still reads its barmanObjectName and checks that ObjectStore '{store}' has nothing under serverName '{}' (the Cluster name; a disabled entry's serverName is ignored): the store already has backups there, so the recovery stalls on \"Expected empty archive\"",
+                cluster.name()
+            ),
+            format!(
+                "remove spec.plugins[{i}] for the recovery (add it back, with a fresh serverName, once the Cluster is up), or point it at an ObjectStore with nothing under '{}'",
+                cluster.name()
+            ),
+        );
     }
 }
 
 fn self_reuse(
     cx: &mut Cx<'_>,
+    cluster: &Cluster,
     archives: &[Lineage],
     src: &Lineage,
     resolve: &Resolver<'_>,
@@ -102,47 +162,56 @@ fn self_reuse(
         if !cx.on(LINEAGE_SELF_REUSE) {
             continue;
         }
+        let what = match src.role {
+            Role::Replica => {
+                "this replica Cluster archives WAL into the lineage its replica source reads"
+            }
+            Role::Archive | Role::Recovery => {
+                "this recovery Cluster archives WAL into the lineage it restores from"
+            }
+        };
         let mut message = format!(
-            "this recovery Cluster archives WAL into the lineage it restores from ({}): archive {}; recovery source {}",
+            "{what} ({}): archive {}; {} {}",
             a.describe(),
             a.server_name_origin(),
+            src.role.describe(),
             src.server_name_origin()
         );
-        match annotation(cx.obj, SKIP_EMPTY_WAL_ARCHIVE_CHECK) {
+        match skip_annotation(cluster) {
             Some("enabled") => message.push_str(&format!(
                 ". {SKIP_EMPTY_WAL_ARCHIVE_CHECK}: enabled only hides the collision: the new timeline is written into the source's prefix"
             )),
             _ => message.push_str(". CNPG will stall on \"Expected empty archive\""),
         }
-        let fix = match versioned(&a.server_name) {
-            Some((base, n)) => format!(
-                "bump {} to '{base}-v{}' (a fresh prefix) and keep the recovery source at '{}'",
-                a.server_name_path,
-                n.saturating_add(1),
-                src.server_name
-            ),
-            None => format!(
-                "set {} to a new lineage such as '{}-v2' and keep the recovery source at '{}'",
-                a.server_name_path, a.server_name, src.server_name
-            ),
-        };
+        let fix = format!(
+            "bump {} to '{}' (a fresh prefix) and keep the {} at '{}'",
+            a.server_name_path,
+            next_server_name(&a.server_name),
+            src.role.describe(),
+            src.server_name
+        );
         cx.hit(LINEAGE_SELF_REUSE, a.server_name_path.clone(), message, fix);
     }
     reused
 }
 
-/// True unless the two stores are provably different places.
-fn maybe_same_store(a: &Lineage, b: &Lineage, resolve: &Resolver<'_>) -> bool {
-    match (a.location_with(resolve), b.location_with(resolve)) {
-        (Some(la), Some(lb)) => la == lb,
-        _ => true,
-    }
-}
-
-fn order(cx: &mut Cx<'_>, archives: &[Lineage], src: &Lineage, resolve: &Resolver<'_>) {
+fn order(
+    cx: &mut Cx<'_>,
+    cluster: &Cluster,
+    archives: &[Lineage],
+    src: &Lineage,
+    resolve: &Resolver<'_>,
+) {
     let Some((src_base, src_n)) = versioned(&src.server_name) else {
         return;
     };
+    // A pinned backup or target is the clearest sign an older lineage is
+    // restored on purpose (real drills restore N-2 when N-1 is empty).
+    let pinned = src.role == Role::Recovery
+        && cluster
+            .recovery()
+            .and_then(|r| r.recovery_target.as_ref())
+            .is_some_and(|t| t.pins_something());
     for a in archives {
         let Some((base, n)) = versioned(&a.server_name) else {
             continue;
@@ -160,7 +229,7 @@ fn order(cx: &mut Cx<'_>, archives: &[Lineage], src: &Lineage, resolve: &Resolve
                 ),
                 format!("set {} to '{base}-v{}'", a.server_name_path, src_n.saturating_add(1)),
             );
-        } else if n.saturating_sub(src_n) >= 2 && cx.on(LINEAGE_GAP) {
+        } else if n.saturating_sub(src_n) >= 2 && !pinned && cx.on(LINEAGE_GAP) {
             cx.hit(
                 LINEAGE_GAP,
                 src.server_name_path.clone(),
@@ -172,7 +241,7 @@ fn order(cx: &mut Cx<'_>, archives: &[Lineage], src: &Lineage, resolve: &Resolve
                     n.saturating_sub(1)
                 ),
                 format!(
-                    "set {} to '{base}-v{}' (the lineage the deleted Cluster was writing), unless restoring the older lineage is intended",
+                    "set {} to '{base}-v{}' (the lineage the deleted Cluster was writing); if the older lineage is intended, pin it with spec.bootstrap.recovery.recoveryTarget.backupID",
                     src.server_name_path,
                     n.saturating_sub(1)
                 ),
@@ -208,69 +277,80 @@ fn double_nesting(cx: &mut Cx<'_>, l: &Lineage, resolve: &Resolver<'_>) {
     );
 }
 
-fn archive_not_empty(cx: &mut Cx<'_>, a: &Lineage, stores: &[Value]) {
+fn skip_annotation(cluster: &Cluster) -> Option<&str> {
+    cluster
+        .metadata
+        .as_ref()
+        .and_then(|m| m.annotation(SKIP_EMPTY_WAL_ARCHIVE_CHECK))
+}
+
+fn archive_not_empty(cx: &mut Cx<'_>, cluster: &Cluster, a: &Lineage, resolve: &Resolver<'_>) {
     let Store::ObjectStore { namespace, name } = &a.store else {
         return;
     };
-    let Some(store) = resolver(stores, cx.ns)(namespace, name) else {
+    let Some(store) = resolve(namespace, name) else {
         return;
     };
-    let Some(window) = at(store, &["status", "serverRecoveryWindow", &a.server_name]) else {
+    let Some(window) = store.recovery_window(&a.server_name) else {
         return;
     };
-    let last = cnpg::str_at(window, &["lastSuccessfulBackupTime"]).unwrap_or("unknown");
-    let fix = match versioned(&a.server_name) {
-        Some((base, n)) => format!(
-            "bump {} to '{base}-v{}'",
-            a.server_name_path,
-            n.saturating_add(1)
-        ),
-        None => format!(
-            "set {} to a new lineage such as '{}-v2'",
-            a.server_name_path, a.server_name
-        ),
+    let last = window
+        .last_successful_backup_time
+        .as_deref()
+        .unwrap_or("unknown");
+    let consequence = match (cx.op, skip_annotation(cluster)) {
+        (Operation::Update, _) => "this update adds or moves the WAL archive of a running Cluster, and CNPG runs its empty-archive check only at bootstrap: WAL of this Cluster's timeline would be mixed into another Cluster's lineage".to_string(),
+        (_, Some("enabled")) => format!("{SKIP_EMPTY_WAL_ARCHIVE_CHECK}: enabled turns off CNPG's empty-archive check, so the Cluster does not stall: it silently writes its new timeline into the used prefix, on top of the backups already there"),
+        _ => "a new Cluster archiving there stalls on \"Expected empty archive\" — this is the recovery flip whose archive serverName was not bumped".to_string(),
     };
     cx.hit(
         ARCHIVE_NOT_EMPTY,
         a.server_name_path.clone(),
         format!(
-            "ObjectStore '{name}' already holds backups for serverName '{}' (status.serverRecoveryWindow, last successful backup {last}); a new Cluster archiving there stalls on \"Expected empty archive\" — this is the recovery flip whose archive serverName was not bumped",
+            "ObjectStore '{name}' already holds backups for serverName '{}' (status.serverRecoveryWindow, last successful backup {last}); {consequence}",
             a.server_name
         ),
-        fix,
+        format!(
+            "bump {} to '{}' (a lineage no Cluster has written)",
+            a.server_name_path,
+            next_server_name(&a.server_name)
+        ),
     );
 }
 
-fn shared(cx: &mut Cx<'_>, archives: &[Lineage], ns: &str) {
+fn shared(cx: &mut Cx<'_>, cluster: &Cluster, archives: &[Lineage], ns: &str) {
     let scope = match cx.settings.lineage_scope {
         LineageScope::Namespace => Some(ns),
         LineageScope::Cluster => None,
     };
-    let Some(clusters) = cx.list(LookupKind::Cluster, scope) else {
+    let Some(clusters) = cx.clusters(scope) else {
         return;
     };
-    let me = cnpg::name(cx.obj).to_string();
+    let me = cluster.name().to_string();
     let others: Vec<(String, String, Vec<Lineage>)> = clusters
         .iter()
         .filter_map(|c| {
-            let c_ns = cnpg::namespace(c, ns).to_string();
-            let c_name = cnpg::name(c).to_string();
+            let c_ns = c
+                .metadata
+                .as_ref()
+                .map_or(ns, |m| m.namespace_or(ns))
+                .to_string();
+            let c_name = c.name().to_string();
             if c_ns == ns && c_name == me {
                 return None;
             }
-            let l = lineage::archives_in(c, &c_ns);
+            let l = lineage::archives(c, &c_ns);
             (!l.is_empty()).then_some((c_ns, c_name, l))
         })
         .collect();
     if others.is_empty() {
         return;
     }
-    let needs_stores = others
-        .iter()
-        .any(|(_, _, l)| uses_object_store(&l.iter().collect::<Vec<_>>()))
-        || uses_object_store(&archives.iter().collect::<Vec<_>>());
-    let stores = if needs_stores {
-        cx.list(LookupKind::ObjectStore, scope).unwrap_or_default()
+    let needs_stores =
+        others.iter().any(|(_, _, l)| uses_object_store(l)) || uses_object_store(archives);
+    // Other Clusters' ObjectStores live in their own namespaces.
+    let stores: Rc<Vec<ObjectStore>> = if needs_stores {
+        cx.object_stores(scope).unwrap_or_default()
     } else {
         Rc::default()
     };
@@ -289,13 +369,10 @@ fn shared(cx: &mut Cx<'_>, archives: &[Lineage], ns: &str) {
         }
     }
     for (path, what, sn, other) in hits {
-        let fix = match versioned(&sn) {
-            Some((base, n)) => format!(
-                "set {path} to a serverName no other Cluster uses (e.g. '{base}-v{}' if this Cluster continues that lineage, or '{me}-v1')",
-                n.saturating_add(1)
-            ),
-            None => format!("set {path} to a serverName no other Cluster uses (e.g. '{me}-v1')"),
-        };
+        let fix = format!(
+            "set {path} to a serverName no other Cluster uses (e.g. '{}' if this Cluster continues that lineage, or '{me}-v1')",
+            next_server_name(&sn)
+        );
         cx.hit(
             LINEAGE_SHARED,
             path,

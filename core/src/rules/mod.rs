@@ -10,6 +10,7 @@ pub(crate) mod hygiene;
 pub(crate) mod labels;
 pub(crate) mod lineage;
 pub(crate) mod object_store;
+pub(crate) mod plugin_params;
 pub(crate) mod schedule;
 
 use crate::settings::Level;
@@ -84,6 +85,18 @@ pub const BARMAN_OBJECT_NAME_MISSING: &str = "barman-object-name-missing";
 pub const OBJECTSTORE_IN_USE: &str = "objectstore-in-use";
 /// `schedule-five-fields`
 pub const SCHEDULE_FIVE_FIELDS: &str = "schedule-five-fields";
+/// `schedule-invalid`
+pub const SCHEDULE_INVALID: &str = "schedule-invalid";
+/// `server-name-empty`
+pub const SERVER_NAME_EMPTY: &str = "server-name-empty";
+/// `plugin-parameter-unknown`
+pub const PLUGIN_PARAMETER_UNKNOWN: &str = "plugin-parameter-unknown";
+/// `recovery-backup-unusable`
+pub const RECOVERY_BACKUP_UNUSABLE: &str = "recovery-backup-unusable";
+/// `recovery-backup-ignored`
+pub const RECOVERY_BACKUP_IGNORED: &str = "recovery-backup-ignored";
+/// `skip-wal-archiving-with-archive`
+pub const SKIP_WAL_ARCHIVING_WITH_ARCHIVE: &str = "skip-wal-archiving-with-archive";
 /// `backup-method-mismatch`
 pub const BACKUP_METHOD_MISMATCH: &str = "backup-method-mismatch";
 /// `plugin-config-missing`
@@ -127,6 +140,20 @@ pub static RULES: &[RuleInfo] = &[
         "CNPG's webhook accepts `recovery: {}` but the recovery job then fails with \"recovery source not specified\", leaving a Cluster stuck in bootstrap during an incident.",
     ),
     rule(
+        RECOVERY_BACKUP_UNUSABLE,
+        Level::Deny,
+        "Cluster",
+        "recovery.backup names a Backup that does not exist or is not completed",
+        "CNPG waits for the named Backup before it creates any PVC or job: a missing one gets a Warning event `ErrorNoBackup` and a requeue every minute, an unfinished or failed one a log line and the same requeue, forever (cnpg@v1.30.0 internal/controller/cluster_create.go:1316-1342,1753-1770). The Cluster sits in bootstrap during the incident it was meant to end.",
+    ),
+    rule(
+        RECOVERY_BACKUP_IGNORED,
+        Level::Deny,
+        "Cluster",
+        "recovery.backup together with a barman plugin recovery source",
+        "`backup` and `source` are documented as exclusive but not validated. With both, CNPG still waits for the Backup, then the recovery job restores through the plugin source (its ObjectStore catalog), not the named Backup (cnpg@v1.30.0 pkg/management/postgres/restore.go:292-313): a different backup than the one written is restored.",
+    ),
+    rule(
         RECOVERY_BACKUP_PLUGIN,
         Level::Deny,
         "Cluster",
@@ -137,8 +164,8 @@ pub static RULES: &[RuleInfo] = &[
         LINEAGE_SELF_REUSE,
         Level::Deny,
         "Cluster",
-        "recovery Cluster archives WAL into the lineage it restores from",
-        "A recovered Cluster opens a new timeline; if its archive (store + serverName) is the recovery source, CNPG stalls on \"Expected empty archive\", or, with cnpg.io/skipEmptyWalArchiveCheck: enabled, writes the new timeline into the source's prefix and pollutes the only copy you can restore from. With the barman plugin both serverNames default to the Cluster's own name, so omitting them collides too.",
+        "Cluster archives WAL into the lineage it restores or replicates from",
+        "A recovered Cluster opens a new timeline; if its archive (store + serverName) is the recovery source (or, for a replica Cluster, the replica source: cnpg#2678), CNPG stalls on \"Expected empty archive\", or, with cnpg.io/skipEmptyWalArchiveCheck: enabled, writes the new timeline into the source's prefix and pollutes the only copy you can restore from. With the barman plugin both serverNames default to the Cluster's own name, so omitting them collides too.",
     ),
     rule(
         LINEAGE_SHARED,
@@ -165,8 +192,8 @@ pub static RULES: &[RuleInfo] = &[
         ARCHIVE_NOT_EMPTY,
         Level::Deny,
         "Cluster",
-        "new Cluster's archive serverName already has backups in its ObjectStore",
-        "CNPG refuses to archive into a non-empty prefix (\"Expected empty archive\") and the new Cluster stalls. This is the only check that catches a recovery flip whose archive serverName was not bumped: the deleted Cluster's lineage is still recorded in the ObjectStore's status.serverRecoveryWindow.",
+        "an archive new to this Cluster (CREATE, or added/moved by an UPDATE) already has backups in its ObjectStore",
+        "CNPG refuses to archive into a non-empty prefix (\"Expected empty archive\") and a new Cluster stalls; with cnpg.io/skipEmptyWalArchiveCheck it silently writes into it. This is the only check that catches a recovery flip whose archive serverName was not bumped: the deleted Cluster's lineage is still recorded in the ObjectStore's status.serverRecoveryWindow. An UPDATE that adds or moves the archive of a running Cluster gets no check from CNPG at all (cnpg#11126), and a DISABLED barman entry still makes the plugin's restore job check <store>/<Cluster name> (plugin-barman-cloud#350).",
     ),
     rule(
         RECOVERY_SERVERNAME_DEFAULT,
@@ -174,6 +201,20 @@ pub static RULES: &[RuleInfo] = &[
         "Cluster",
         "plugin recovery source without an explicit serverName",
         "Unlike the in-tree default (the externalCluster's name), the barman plugin resolves an omitted recovery serverName to the NEW Cluster's own name, so the restore looks in the wrong prefix (or in its own archive).",
+    ),
+    rule(
+        SERVER_NAME_EMPTY,
+        Level::Deny,
+        "Cluster",
+        "barman plugin archive entry with serverName: \"\"",
+        "For the archive entry the plugin tests key presence, so an empty serverName is kept, not defaulted (plugin-barman-cloud@v0.14.0 internal/cnpgi/operator/config/config.go:151-152). Barman then joins an empty server folder: WAL and base backups land directly under destinationPath, shared with any other Cluster doing the same, and the ObjectStore records a lineage named \"\".",
+    ),
+    rule(
+        PLUGIN_PARAMETER_UNKNOWN,
+        Level::Deny,
+        "Cluster",
+        "barman plugin parameters key the plugin never reads (typo of barmanObjectName / serverName)",
+        "`parameters` is a free string map: nothing validates it (the plugin has no validation capability). The plugin v0.14 reads exactly `barmanObjectName` and `serverName`, case-sensitive, so `servername: pg-v3` is ignored and the lineage silently falls back to the default — usually the one a recovery must not write to.",
     ),
     rule(
         DESTINATION_DOUBLE_NESTING,
@@ -211,11 +252,18 @@ pub static RULES: &[RuleInfo] = &[
         "CNPG parses schedules with robfig/cron v1.2.0, which fills fields from SECONDS: \"0 3 * * *\" means second 0, minute 3 of EVERY hour. A \"daily\" backup runs 24 times a day (or only in January, or is rejected). CNPG only warns.",
     ),
     rule(
+        SCHEDULE_INVALID,
+        Level::Deny,
+        "ScheduledBackup",
+        "schedule robfig/cron v1.2 cannot parse (field count, unknown or padded descriptor, bad @every duration)",
+        "CNPG's webhook rejects it (or, if it slipped in, no backup is ever scheduled). robfig v1.2 knows exactly @yearly @annually @monthly @weekly @daily @midnight @hourly and @every <Go duration>; the string is not trimmed, so \"@daily \" is refused.",
+    ),
+    rule(
         BACKUP_METHOD_MISMATCH,
         Level::Deny,
         "ScheduledBackup, Backup",
-        "method omitted or barmanObjectStore for a Cluster without in-tree barmanObjectStore",
-        "`method` defaults to barmanObjectStore; for a plugin-only Cluster every Backup then fails at runtime with \"no barmanObjectStore section defined on the target cluster\" and nobody notices until a restore is needed.",
+        "method the target Cluster cannot serve (barmanObjectStore/omitted without in-tree barman, volumeSnapshot without backup.volumeSnapshot)",
+        "`method` defaults to barmanObjectStore; for a plugin-only Cluster every Backup then fails at runtime (\"cannot proceed with the backup as the cluster has no backup section\"), and `volumeSnapshot` needs spec.backup.volumeSnapshot on the Cluster (cloudnative-pg/charts#900). Nobody notices until a restore is needed.",
     ),
     rule(
         PLUGIN_CONFIG_MISSING,
@@ -239,6 +287,13 @@ pub static RULES: &[RuleInfo] = &[
         "Native barman support is deprecated and removed in CNPG 1.31; migrate to the barman-cloud plugin (ObjectStore + spec.plugins) before upgrading the operator.",
     ),
     rule(
+        SKIP_WAL_ARCHIVING_WITH_ARCHIVE,
+        Level::Warn,
+        "Cluster",
+        "cnpg.io/skipWalArchiving: enabled on a Cluster with a WAL archive",
+        "The annotation sets archive_mode=off: no WAL reaches the store, point-in-time recovery past the last base backup is impossible, and in-tree backups wait ten minutes and fail with walArchivingFailing (cnpg#10745).",
+    ),
+    rule(
         SKIP_WAL_CHECK_OUTSIDE_RECOVERY,
         Level::Warn,
         "Cluster",
@@ -252,7 +307,7 @@ pub static RULES: &[RuleInfo] = &[
             Level::Mutate,
             "PersistentVolumeClaim, Cluster",
             "file-level backup label on a CNPG PVC (stripped)",
-            "A file-level snapshot of a running Postgres data directory is not a consistent backup and races WAL; CNPG data is backed up by barman. The label is removed from PVCs carrying cnpg.io/cluster and from a Cluster's spec.inheritedMetadata.labels (which CNPG copies onto its PVCs).",
+            "A file-level snapshot of a running Postgres data directory is not a consistent backup and races WAL; CNPG data is backed up by barman. The label is removed from a Cluster's spec.inheritedMetadata.labels, which CNPG copies onto its PVCs and re-adds whenever a PVC lacks one, and from new PVCs carrying cnpg.io/cluster. PVC UPDATEs are left alone (stripping there would fight the operator's reconciler); a Cluster label the operator inherits through INHERITED_LABELS (setting operatorInheritedLabels) is reported on the Cluster.",
         )
     },
     RuleInfo {

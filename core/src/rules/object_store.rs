@@ -4,22 +4,22 @@
 //! (plugin `internal/cnpgi/operator/config/config.go` `GetReferredBarmanObjectsKey`).
 
 use super::{BARMAN_OBJECT_NAME_MISSING, OBJECTSTORE_IN_USE, OBJECTSTORE_MISSING};
-use crate::cnpg::{self, BARMAN_PLUGIN, items, plugin_param, str_at};
-use crate::engine::{Cx, Found};
-use crate::input::LookupKind;
-use serde_json::Value;
+use crate::cnpg::{PARAM_BARMAN_OBJECT_NAME, is_barman, plugin_param};
+use crate::engine::{Cx, Found, find};
+use crate::view::{Cluster, PluginEntry};
 
 /// Every barman plugin entry of a Cluster: (path of the plugin object, entry, role).
-fn barman_entries(cluster: &Value) -> Vec<(String, &Value, &'static str)> {
+pub(crate) fn barman_entries(cluster: &Cluster) -> Vec<(String, &PluginEntry, &'static str)> {
+    let spec = cluster.spec();
     let mut out = Vec::new();
-    for (i, p) in items(cluster, &["spec", "plugins"]) {
-        if str_at(p, &["name"]) == Some(BARMAN_PLUGIN) {
+    for (i, p) in spec.plugins.iter().enumerate() {
+        if is_barman(p) {
             out.push((format!("spec.plugins[{i}]"), p, "WAL archive and backups"));
         }
     }
-    for (i, ec) in items(cluster, &["spec", "externalClusters"]) {
-        if let Some(p) = ec.get("plugin")
-            && str_at(p, &["name"]) == Some(BARMAN_PLUGIN)
+    for (i, ec) in spec.external_clusters.iter().enumerate() {
+        if let Some(p) = &ec.plugin
+            && is_barman(p)
         {
             out.push((
                 format!("spec.externalClusters[{i}].plugin"),
@@ -31,13 +31,13 @@ fn barman_entries(cluster: &Value) -> Vec<(String, &Value, &'static str)> {
     out
 }
 
-pub(crate) fn check_cluster(cx: &mut Cx<'_>) {
-    let entries: Vec<(String, Option<String>, &'static str)> = barman_entries(cx.obj)
+pub(crate) fn check_cluster(cx: &mut Cx<'_>, cluster: &Cluster) {
+    let entries: Vec<(String, Option<String>, &'static str)> = barman_entries(cluster)
         .into_iter()
         .map(|(path, p, role)| {
             (
                 path,
-                plugin_param(p, "barmanObjectName").map(str::to_string),
+                plugin_param(p, PARAM_BARMAN_OBJECT_NAME).map(str::to_string),
                 role,
             )
         })
@@ -48,9 +48,9 @@ pub(crate) fn check_cluster(cx: &mut Cx<'_>) {
             if cx.on(BARMAN_OBJECT_NAME_MISSING) {
                 cx.hit(
                     BARMAN_OBJECT_NAME_MISSING,
-                    format!("{path}.parameters.barmanObjectName"),
-                    format!("the barman plugin entry ({role}) has no parameters.barmanObjectName; the plugin skips it with only an info log, so nothing is archived or restored"),
-                    format!("set {path}.parameters.barmanObjectName to the name of an ObjectStore in namespace '{ns}'"),
+                    format!("{path}.parameters.{PARAM_BARMAN_OBJECT_NAME}"),
+                    format!("the barman plugin entry ({role}) has no parameters.{PARAM_BARMAN_OBJECT_NAME}; the plugin skips it with only an info log, so nothing is archived or restored"),
+                    format!("set {path}.parameters.{PARAM_BARMAN_OBJECT_NAME} to the name of an ObjectStore in namespace '{ns}'"),
                 );
             }
             continue;
@@ -58,7 +58,7 @@ pub(crate) fn check_cluster(cx: &mut Cx<'_>) {
         if !cx.on(OBJECTSTORE_MISSING) {
             continue;
         }
-        if let Found::Absent = cx.find(LookupKind::ObjectStore, &ns, &store) {
+        if let Found::Absent = find(cx.object_stores(Some(&ns)), &store) {
             let (message, fix) = if cx.render_mode() {
                 (
                     format!(
@@ -80,7 +80,7 @@ pub(crate) fn check_cluster(cx: &mut Cx<'_>) {
             };
             cx.hit(
                 OBJECTSTORE_MISSING,
-                format!("{path}.parameters.barmanObjectName"),
+                format!("{path}.parameters.{PARAM_BARMAN_OBJECT_NAME}"),
                 message,
                 fix,
             );
@@ -92,16 +92,16 @@ pub(crate) fn check_delete(cx: &mut Cx<'_>) {
     if !cx.on(OBJECTSTORE_IN_USE) {
         return;
     }
-    let store = cnpg::name(cx.obj).to_string();
+    let store = cx.obj.meta().name().to_string();
     let ns = cx.ns.to_string();
-    let Some(clusters) = cx.list(LookupKind::Cluster, Some(&ns)) else {
+    let Some(clusters) = cx.clusters(Some(&ns)) else {
         return;
     };
     let mut users = Vec::new();
     for c in clusters.iter() {
         for (path, p, role) in barman_entries(c) {
-            if plugin_param(p, "barmanObjectName") == Some(store.as_str()) {
-                users.push(format!("Cluster {} ({path}, {role})", cnpg::name(c)));
+            if plugin_param(p, PARAM_BARMAN_OBJECT_NAME) == Some(store.as_str()) {
+                users.push(format!("Cluster {} ({path}, {role})", c.name()));
             }
         }
     }

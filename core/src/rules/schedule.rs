@@ -3,47 +3,53 @@
 
 use super::{
     BACKUP_METHOD_MISMATCH, PLUGIN_CONFIG_MISSING, PLUGIN_PARAMETERS_IGNORED, SCHEDULE_FIVE_FIELDS,
+    SCHEDULE_INVALID,
 };
 use crate::cnpg::cron::{self, Schedule};
-use crate::cnpg::{BARMAN_PLUGIN, Kind, at, items, str_at};
-use crate::engine::{Cx, Found};
-use crate::input::LookupKind;
-use serde_json::Value;
+use crate::cnpg::{BARMAN_PLUGIN, is_barman};
+use crate::engine::{Cx, Found, find};
+use crate::view::Backup;
 
-pub(crate) fn check(cx: &mut Cx<'_>) {
-    if cx.kind == Some(Kind::ScheduledBackup) && cx.on(SCHEDULE_FIVE_FIELDS) {
-        schedule(cx);
+/// `backup` is a Backup or (`scheduled`) a ScheduledBackup.
+pub(crate) fn check(cx: &mut Cx<'_>, backup: &Backup, scheduled: bool) {
+    if scheduled {
+        schedule(cx, backup);
     }
-    method(cx);
+    method(cx, backup);
 }
 
-fn schedule(cx: &mut Cx<'_>) {
-    let Some(spec) = str_at(cx.obj, &["spec", "schedule"]) else {
+fn schedule(cx: &mut Cx<'_>, backup: &Backup) {
+    let Some(spec) = backup.spec().schedule() else {
         return;
     };
     match cron::classify(spec) {
+        Schedule::FiveFields { .. } if !cx.on(SCHEDULE_FIVE_FIELDS) => {}
+        Schedule::Invalid { .. } if !cx.on(SCHEDULE_INVALID) => {}
         Schedule::FiveFields { reading, intended } => cx.hit(
             SCHEDULE_FIVE_FIELDS,
             "spec.schedule",
             format!("schedule '{spec}' has 5 fields; CNPG (robfig/cron v1.2) reads them seconds first: {reading}"),
             format!("use the 6-field form with seconds first: '{intended}'"),
         ),
-        Schedule::Invalid { fields } => cx.hit(
-            SCHEDULE_FIVE_FIELDS,
+        Schedule::Invalid { error, hint } => cx.hit(
+            SCHEDULE_INVALID,
             "spec.schedule",
-            format!("schedule '{spec}' has {fields} fields; CNPG expects 6 (second minute hour day-of-month month day-of-week) or a descriptor like @daily"),
-            "write it as 6 fields with seconds first, e.g. '0 0 3 * * *' for 03:00 daily".into(),
+            format!("schedule '{spec}' is not valid for CNPG's cron parser (robfig/cron v1.2): {error}"),
+            hint,
         ),
         Schedule::SixFields | Schedule::Descriptor => {}
     }
 }
 
-fn method(cx: &mut Cx<'_>) {
+fn method(cx: &mut Cx<'_>, backup: &Backup) {
     // `method` defaults to barmanObjectStore (CNPG api/v1/scheduledbackup_types.go, backup_types.go).
-    let explicit = str_at(cx.obj, &["spec", "method"]);
+    let spec = backup.spec();
+    let explicit = spec.method();
     let method = explicit.unwrap_or("barmanObjectStore");
-    let plugin_name =
-        str_at(cx.obj, &["spec", "pluginConfiguration", "name"]).filter(|s| !s.is_empty());
+    let plugin_config = spec.plugin_configuration();
+    let plugin_name = plugin_config
+        .and_then(|p| p.name.as_deref())
+        .filter(|s| !s.is_empty());
     if method == "plugin" {
         if plugin_name.is_none() && cx.on(PLUGIN_CONFIG_MISSING) {
             cx.hit(
@@ -55,8 +61,7 @@ fn method(cx: &mut Cx<'_>) {
         }
         if plugin_name == Some(BARMAN_PLUGIN)
             && cx.on(PLUGIN_PARAMETERS_IGNORED)
-            && let Some(params) = at(cx.obj, &["spec", "pluginConfiguration", "parameters"])
-                .and_then(Value::as_object)
+            && let Some(params) = plugin_config.map(|p| &p.parameters)
             && !params.is_empty()
         {
             let keys: Vec<&str> = params.keys().map(String::as_str).collect();
@@ -72,39 +77,74 @@ fn method(cx: &mut Cx<'_>) {
         }
         return;
     }
-    if method != "barmanObjectStore" || !cx.on(BACKUP_METHOD_MISMATCH) {
+    if !matches!(method, "barmanObjectStore" | "volumeSnapshot") || !cx.on(BACKUP_METHOD_MISMATCH) {
         return;
     }
-    let Some(cluster_name) = str_at(cx.obj, &["spec", "cluster", "name"]) else {
+    let Some(cluster_name) = spec.cluster() else {
         return;
     };
     let cluster_name = cluster_name.to_string();
     let ns = cx.ns.to_string();
-    let Found::Present(cluster) = cx.find(LookupKind::Cluster, &ns, &cluster_name) else {
+    let Found::Present(cluster) = find(cx.clusters(Some(&ns)), &cluster_name) else {
         return;
     };
-    if at(&cluster, &["spec", "backup", "barmanObjectStore"]).is_some() {
-        return;
-    }
-    let has_barman_plugin = items(&cluster, &["spec", "plugins"])
-        .any(|(_, p)| str_at(p, &["name"]) == Some(BARMAN_PLUGIN));
+    let Some(cluster) = cluster.get() else { return };
+    let backup_section = cluster.spec().backup.as_ref();
+    let has_barman_plugin = cluster.spec().plugins.iter().any(is_barman);
     let why = match explicit {
         None => "method is omitted, so it defaults to barmanObjectStore".to_string(),
-        Some(_) => "method is barmanObjectStore".to_string(),
+        Some(m) => format!("method is {m}"),
     };
-    let fix = if has_barman_plugin {
-        format!("set spec.method: plugin and spec.pluginConfiguration.name: {BARMAN_PLUGIN}")
-    } else {
-        format!(
-            "configure backups on Cluster '{cluster_name}' (spec.plugins with the barman plugin) and use method: plugin"
-        )
+    // CNPG's prerequisite checks, in order (cnpg@v1.30.0
+    // internal/controller/backup_controller.go:420-443; docs/cnpg.md §6).
+    let error = match (method, backup_section) {
+        (_, None) => "cannot proceed with the backup as the cluster has no backup section",
+        ("volumeSnapshot", Some(b)) if !b.volume_snapshot => {
+            "no volumeSnapshot section defined on the target cluster"
+        }
+        ("barmanObjectStore", Some(b)) if b.barman_object_store.is_none() => {
+            "no barmanObjectStore section defined on the target cluster"
+        }
+        _ => return,
+    };
+    let (missing, fix) = match method {
+        "volumeSnapshot" => (
+            "spec.backup.volumeSnapshot".to_string(),
+            if has_barman_plugin {
+                format!(
+                    "configure spec.backup.volumeSnapshot (className, ...) on Cluster '{cluster_name}', or back up through the plugin: spec.method: plugin and spec.pluginConfiguration.name: {BARMAN_PLUGIN}"
+                )
+            } else {
+                format!(
+                    "configure spec.backup.volumeSnapshot (className, ...) on Cluster '{cluster_name}'"
+                )
+            },
+        ),
+        _ => (
+            format!(
+                "spec.backup.barmanObjectStore{}",
+                if has_barman_plugin {
+                    " (it archives through the barman plugin)"
+                } else {
+                    ""
+                }
+            ),
+            if has_barman_plugin {
+                format!(
+                    "set spec.method: plugin and spec.pluginConfiguration.name: {BARMAN_PLUGIN}"
+                )
+            } else {
+                format!(
+                    "configure backups on Cluster '{cluster_name}' (spec.plugins with the barman plugin) and use method: plugin"
+                )
+            },
+        ),
     };
     cx.hit(
         BACKUP_METHOD_MISMATCH,
         "spec.method",
         format!(
-            "{why}, but Cluster '{cluster_name}' has no spec.backup.barmanObjectStore{}; every backup fails at runtime with \"no barmanObjectStore section defined on the target cluster\"",
-            if has_barman_plugin { " (it archives through the barman plugin)" } else { "" }
+            "{why}, but Cluster '{cluster_name}' has no {missing}; every backup fails at runtime with \"{error}\""
         ),
         fix,
     );
