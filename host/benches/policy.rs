@@ -19,6 +19,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cnpg_guard_core::LookupKind;
 use cnpg_guard_host::bundle::admission_request;
 use cnpg_guard_host::{ContextSource, Engine, MemorySource, ModuleCache, POLICY_WASM};
 use serde_json::{Value, json};
@@ -94,6 +95,125 @@ fn pvc() -> Value {
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}},
                  "storageClassName": "local-path"}
     })
+}
+
+/// A live Cluster as the API server holds it (status, managed fields and
+/// all): what a list answer carried before field masks.
+fn live_cluster(i: usize) -> Value {
+    let name = format!("app-{i}");
+    let ns = format!("team-{}", i % 50);
+    json!({
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "metadata": {"name": name, "namespace": ns, "uid": format!("00000000-0000-0000-0000-{i:012}"),
+            "resourceVersion": "123456", "generation": 3, "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"app.kubernetes.io/name": name, "team": ns},
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "x".repeat(1500)},
+            "managedFields": [{"manager": "argocd-controller", "operation": "Apply", "fieldsV1": {"f:spec": {}}}]},
+        "spec": {
+            "instances": 3, "imageName": "ghcr.io/cloudnative-pg/postgresql:17.5",
+            "storage": {"size": "20Gi"}, "walStorage": {"size": "5Gi"},
+            "postgresql": {"parameters": {"max_connections": "200", "shared_buffers": "512MB", "work_mem": "16MB"}},
+            "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+            "affinity": {"podAntiAffinityType": "preferred", "topologyKey": "kubernetes.io/hostname"},
+            "bootstrap": {"initdb": {"database": "app", "owner": "app"}},
+            "plugins": [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": true,
+                         "parameters": {"barmanObjectName": "store", "serverName": format!("{name}-v1")}}]
+        },
+        "status": {
+            "phase": "Cluster in healthy state", "instances": 3, "readyInstances": 3,
+            "currentPrimary": format!("{name}-1"), "targetPrimary": format!("{name}-1"),
+            "instancesStatus": {"healthy": [format!("{name}-1"), format!("{name}-2"), format!("{name}-3")]},
+            "conditions": [
+                {"type": "Ready", "status": "True", "reason": "ClusterIsReady", "message": "Cluster is Ready", "lastTransitionTime": "2026-01-01T00:00:00Z"},
+                {"type": "ContinuousArchiving", "status": "True", "reason": "ContinuousArchivingSuccess", "message": "Continuous archiving is working", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+            ],
+            "certificates": {"expirations": {"a": "2027-01-01", "b": "2027-01-01"}, "serverAltDNSNames": [format!("{name}-rw"), format!("{name}-ro"), format!("{name}-r")]},
+            "topology": {"instances": {}, "successfullyExtracted": true}
+        }
+    })
+}
+
+/// Answers like policy-server's reflector cache: objects stored already
+/// pruned by the policy's masks, serialised on every call (no memo).
+struct Reflector(MemorySource);
+
+impl ContextSource for Reflector {
+    fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> Result<Vec<Value>, String> {
+        self.0.list(api_version, kind, namespace)
+    }
+}
+
+fn pruned(o: &Value) -> Value {
+    let kind = o["kind"].as_str().unwrap_or_default();
+    let masks: Vec<String> = [
+        LookupKind::ObjectStore,
+        LookupKind::Cluster,
+        LookupKind::Backup,
+    ]
+    .into_iter()
+    .find(|k| k.kind() == kind)
+    .map(|k| k.field_masks().iter().map(|m| m.to_string()).collect())
+    .unwrap_or_default();
+    cnpg_guard_host::masks::apply(o, &masks)
+}
+
+fn lookup_scaling(engine: &Engine, iterations: usize) {
+    println!("### Lookup scaling: one Cluster CREATE while the cluster holds N Clusters\n");
+    println!(
+        "Fresh instance per request (policy-server's model); context answered like policy-server's"
+    );
+    println!(
+        "reflector (objects stored pruned by the policy's field masks, serialised per call).\n"
+    );
+    println!(
+        "| Clusters in the cluster | list answer (bytes, Clusters, masked) | unmasked (bytes) | median latency (µs) | requests/s | vs 10 |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let mut base_rps = None;
+    for n in [10usize, 1000, 5000] {
+        let whole: Vec<Value> = (0..n).map(live_cluster).chain([object_store()]).collect();
+        let masked_bytes = serde_json::to_vec(
+            &whole
+                .iter()
+                .filter(|o| o["kind"] == "Cluster")
+                .map(pruned)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap()
+        .len();
+        let whole_bytes = serde_json::to_vec(
+            &whole
+                .iter()
+                .filter(|o| o["kind"] == "Cluster")
+                .collect::<Vec<_>>(),
+        )
+        .unwrap()
+        .len();
+        let ctx: Arc<dyn ContextSource> = Arc::new(Reflector(MemorySource::new(
+            whole.iter().map(pruned).collect(),
+        )));
+        let s = Scenario {
+            name: "",
+            payload: json!({"request": admission_request("CREATE", &cluster(), None), "settings": {}}),
+            ctx,
+        };
+        let iters = (iterations / (1 + n / 100)).max(20);
+        let (fresh, _) = measure(engine, &s, iters);
+        let rps = 1.0 / fresh.as_secs_f64().max(1e-12);
+        let base = *base_rps.get_or_insert(rps);
+        println!(
+            "| {n} | {masked_bytes} | {whole_bytes} | {:.1} | {rps:.0} | {:.0} % |",
+            us(fresh),
+            100.0 * rps / base
+        );
+    }
+    println!();
 }
 
 struct Scenario {
@@ -213,6 +333,7 @@ fn main() {
         }
     }
     println!();
+    lookup_scaling(&guard, iterations);
     println!("| module | value |");
     println!("|---|---:|");
     println!(

@@ -8,6 +8,7 @@
 //! - `apiVersion`, `kind` and `metadata` are never pruned (masks apply to the
 //!   object's data only), but `metadata.managedFields` and the
 //!   last-applied-configuration annotation are always dropped.
+//!
 //! The CLI host applies them so the policy sees what it would see in a cluster.
 
 use serde_json::{Map, Value};

@@ -8,7 +8,7 @@
 )]
 
 use cnpg_guard_host::bundle::{BundleOptions, evaluate_bundle, evaluate_bundle_with};
-use cnpg_guard_host::{Engine, HostError, ModuleCache};
+use cnpg_guard_host::{Engine, ModuleCache};
 use serde_json::json;
 
 #[test]
@@ -25,40 +25,71 @@ fn every_object_is_evaluated_in_order() {
     let opts = BundleOptions {
         default_namespace: "apps".into(),
     };
-    match evaluate_bundle_with(&engine, objects.clone(), &json!({}), &opts) {
-        Ok(report) => {
-            assert_eq!(report.results.len(), 3);
-            assert_eq!(report.objects.len(), 3);
-            let refs: Vec<String> = report
-                .results
-                .iter()
-                .map(|r| r.object.to_string())
-                .collect();
-            assert_eq!(
-                refs,
-                ["ObjectStore apps/store", "Cluster db/pg", "Namespace db"]
-            );
-            assert_eq!(
-                report.accepted,
-                report.results.iter().all(|r| r.verdict.accepted)
-            );
-            // Output keeps the input's namespaces (none invented for the ObjectStore).
-            assert!(report.objects[0]["metadata"].get("namespace").is_none());
-        }
-        // Until the policy exports `evaluate`, the error names the first object.
-        Err(HostError::InObject { object, source }) => {
-            assert_eq!(object, "ObjectStore apps/store");
-            assert!(
-                source
-                    .to_string()
-                    .contains("No handler registered for function evaluate"),
-                "{source}"
-            );
-        }
-        Err(e) => panic!("unexpected {e}"),
-    }
-    // The default namespace is `default`.
-    if let Err(HostError::InObject { object, .. }) = evaluate_bundle(&engine, objects, &json!({})) {
-        assert_eq!(object, "ObjectStore default/store");
-    }
+    let report = evaluate_bundle_with(&engine, objects.clone(), &json!({}), &opts).unwrap();
+    assert_eq!(report.results.len(), 3);
+    assert_eq!(report.objects.len(), 3);
+    let refs: Vec<String> = report
+        .results
+        .iter()
+        .map(|r| r.object.to_string())
+        .collect();
+    assert_eq!(
+        refs,
+        ["ObjectStore apps/store", "Cluster db/pg", "Namespace db"]
+    );
+    // The store landed in `apps`, the Cluster looks in `db`: the lookup sees
+    // the bundle with namespaces filled in, as the API server would.
+    let rules: Vec<&str> = report.results[1]
+        .verdict
+        .findings
+        .iter()
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert!(rules.contains(&"objectstore-missing"), "{rules:?}");
+    assert!(!report.accepted);
+    assert!(report.results[0].verdict.accepted && report.results[2].verdict.accepted);
+    // Output keeps the input's namespaces (none invented for the ObjectStore).
+    assert!(report.objects[0]["metadata"].get("namespace").is_none());
+
+    // The default namespace is `default`, where the store now resolves for a
+    // namespace-less Cluster.
+    let mut objects = objects;
+    objects[1]["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("namespace");
+    let report = evaluate_bundle(&engine, objects, &json!({})).unwrap();
+    assert_eq!(
+        report.results[0].object.to_string(),
+        "ObjectStore default/store"
+    );
+    assert_eq!(report.results[1].object.to_string(), "Cluster default/pg");
+    assert!(
+        report.results[1]
+            .verdict
+            .findings
+            .iter()
+            .all(|f| f.rule != "objectstore-missing")
+    );
+}
+
+#[test]
+fn mutations_replace_the_object_without_inventing_a_namespace() {
+    let engine = Engine::new(ModuleCache::Off).unwrap();
+    let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "pg-1", "labels": {"cnpg.io/cluster": "pg", "backup": "daily", "app": "x"}},
+        "spec": {"resources": {"requests": {"storage": "1Gi"}}}});
+    let report = evaluate_bundle(&engine, vec![pvc], &json!({})).unwrap();
+    assert_eq!(
+        report.results[0].verdict.removals,
+        ["/metadata/labels/backup"]
+    );
+    assert_eq!(
+        report.objects[0]["metadata"],
+        json!({"name": "pg-1", "labels": {"cnpg.io/cluster": "pg", "app": "x"}})
+    );
+    assert_eq!(
+        report.objects[0]["spec"]["resources"]["requests"]["storage"],
+        "1Gi"
+    );
 }

@@ -32,7 +32,7 @@ fn instance() -> Instance {
     engine().instance(empty_ctx()).unwrap()
 }
 
-/// True while the policy is the accept-all stub (no such waPC handler yet).
+/// The waPC guest's answer for a function it does not export.
 fn missing_handler(e: &HostError, op: &str) -> bool {
     matches!(e, HostError::Guest { message, .. } if message == &format!("No handler registered for function {op}"))
 }
@@ -134,11 +134,18 @@ fn unknown_operation_is_a_guest_error_and_the_instance_survives() {
 #[test]
 fn garbage_payload_does_not_crash_the_host() {
     let inst = instance();
-    match inst.call_raw("validate", b"\xff\x00 not json") {
-        // The stub ignores its payload; a real policy answers with an error or a rejection.
-        Ok(_) | Err(HostError::Guest { .. }) => {}
-        Err(e) => panic!("unexpected {e}"),
-    }
+    // The policy answers garbage with a clean rejection, never a trap.
+    let out = inst.call_raw("validate", b"\xff\x00 not json").unwrap();
+    let response: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(response["accepted"], false);
+    assert_eq!(response["code"], 400);
+    let message = response["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("cnpg-guard: cannot parse the validation payload"),
+        "{message}"
+    );
+    // The instance is still usable afterwards.
+    assert_eq!(inst.protocol_version().unwrap(), "v1");
 }
 
 #[test]

@@ -5,9 +5,11 @@
 
 use std::process::Command;
 
+use cnpg_guard_core::ObjectRef;
 use cnpg_guard_core::cnpg::lineage::{self, Lineage, Store};
-use cnpg_guard_core::cnpg::str_at;
-use serde::Serialize;
+use cnpg_guard_core::cnpg::{BARMAN_GROUP, BARMAN_PLUGIN, CLUSTER_LABEL, CNPG_GROUP};
+use cnpg_guard_core::view::{Cluster, ObjectStore};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::plan::{Plan, Target};
@@ -201,8 +203,8 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
     if !ns.is_empty() {
         ns_args.extend(["-n", ns.as_str()]);
     }
-    let with_ns = |mut v: Vec<&'static str>, extra: &[&str]| -> Vec<String> {
-        let mut a: Vec<String> = v.drain(..).map(str::to_string).collect();
+    let with_ns = |v: &[&str], extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = v.iter().map(|s| s.to_string()).collect();
         a.extend(extra.iter().map(|s| s.to_string()));
         a.extend(ns_args.iter().map(|s| s.to_string()));
         a
@@ -211,8 +213,10 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         kube.get(&refs)
     };
-    let cluster = match run_get(with_ns(vec!["cluster.postgresql.cnpg.io"], &[plan.cluster])) {
-        Got::Json(v) => v,
+    let cluster_resource = format!("cluster.{CNPG_GROUP}");
+    let objectstore_resource = format!("objectstores.{BARMAN_GROUP}");
+    let cluster = match run_get(with_ns(&[cluster_resource.as_str()], &[plan.cluster])) {
+        Got::Json(v) => Cluster::deserialize(&v).unwrap_or_default(),
         Got::NotFound => {
             report.checks.push(check(
                 "cluster-exists",
@@ -244,68 +248,123 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
         format!("Cluster {ns}/{} exists", plan.cluster),
     ));
 
-    // Lineage.
-    match lineage::archive(&cluster) {
-        Some(live) if live.server_name == plan.from.server_name => report.checks.push(check(
-            "lineage-matches-git",
-            Status::Ok,
-            format!("the live Cluster archives to '{}' as Git says: restoring from it", live.server_name),
-        )),
-        Some(live) => report.checks.push(check(
+    // The ObjectStores both sides reference, read once: they resolve
+    // store locations for the lineage check and hold the recovery window.
+    let live_ns = cluster
+        .metadata
+        .as_ref()
+        .map_or(ns.as_str(), |m| m.namespace_or(&ns))
+        .to_string();
+    let live_arch = lineage::archive(&cluster, &live_ns);
+    // Git's lineage as deployed in the namespace checked here (Git may not
+    // name one; -n overrides it).
+    let git = in_namespace(plan.from, &live_ns);
+    let mut stores: Vec<(String, Got)> = Vec::new();
+    for l in [Some(&git), live_arch.as_ref()].into_iter().flatten() {
+        if let Store::ObjectStore { name, .. } = &l.store
+            && !stores.iter().any(|(n, _)| n == name)
+        {
+            let got = run_get(with_ns(&[objectstore_resource.as_str()], &[name]));
+            stores.push((name.clone(), got));
+        }
+    }
+    let views: Vec<(String, ObjectStore)> = stores
+        .iter()
+        .filter_map(|(n, g)| match g {
+            Got::Json(v) => Some((n.clone(), ObjectStore::deserialize(v).unwrap_or_default())),
+            _ => None,
+        })
+        .collect();
+    let resolve = |rns: &str, name: &str| {
+        (rns == live_ns)
+            .then(|| views.iter().find(|(n, _)| n == name).map(|(_, o)| o))
+            .flatten()
+    };
+
+    // Lineage: the live archive must be the prefix Git restores from.
+    report.checks.push(match &live_arch {
+        Some(live) if live.server_name != git.server_name => check(
             "lineage-matches-git",
             Status::Fail,
             format!(
                 "the live Cluster archives to '{}' but Git says '{}': Git is ahead (a previous plan was committed but the Cluster was not recreated) or behind. Reconcile before planning: the recovery source must be the lineage the live Cluster writes",
-                live.server_name, plan.from.server_name
+                live.server_name, git.server_name
             ),
-        )),
-        None => report.checks.push(check(
+        ),
+        Some(live) if lineage::same_prefix(live, &git, &resolve) => check(
+            "lineage-matches-git",
+            Status::Ok,
+            format!("the live Cluster archives to '{}' as Git says: restoring from it", live.server_name),
+        ),
+        Some(live) if !lineage::maybe_same_store(live, &git, &resolve) => check(
+            "lineage-matches-git",
+            Status::Fail,
+            format!(
+                "the live Cluster archives '{}' to {} but Git restores it from {}: a different store. Reconcile before planning: the recovery source must be the store the live Cluster writes",
+                live.server_name,
+                describe_store(live, &resolve),
+                describe_store(&git, &resolve)
+            ),
+        ),
+        Some(live) => check(
+            "lineage-matches-git",
+            Status::Warn,
+            format!(
+                "the live Cluster archives to '{}' as Git says, but its store ({}) could not be confirmed to be the one Git restores from ({})",
+                live.server_name,
+                describe_store(live, &resolve),
+                describe_store(&git, &resolve)
+            ),
+        ),
+        None => check(
             "lineage-matches-git",
             Status::Fail,
             "the live Cluster has no WAL archive configured: there is nothing to restore from",
-        )),
-    }
+        ),
+    });
 
     // ContinuousArchiving.
-    let cond = cnpg_guard_core::cnpg::items(&cluster, &["status", "conditions"])
-        .map(|(_, c)| c)
-        .find(|c| str_at(c, &["type"]) == Some("ContinuousArchiving"));
+    let cond = cluster.condition("ContinuousArchiving");
     report.checks.push(match cond {
-        Some(c) if str_at(c, &["status"]) == Some("True") => check("continuous-archiving", Status::Ok, "ContinuousArchiving=True"),
+        Some(c) if c.status.as_deref() == Some("True") => check("continuous-archiving", Status::Ok, "ContinuousArchiving=True"),
         Some(c) => check(
             "continuous-archiving",
             Status::Warn,
             format!(
                 "ContinuousArchiving={} ({}): the newest WAL may not be in the object store; the restore ends at the last archived WAL",
-                str_at(c, &["status"]).unwrap_or("?"),
-                str_at(c, &["message"]).unwrap_or("")
+                c.status.as_deref().unwrap_or("?"),
+                c.message.as_deref().unwrap_or("")
             ),
         ),
         None => check("continuous-archiving", Status::Warn, "no ContinuousArchiving condition on the Cluster"),
     });
 
-    // Recovery window.
-    let window = match &plan.from.store {
+    // Recovery window: (first recoverability point, last successful backup).
+    let window: Option<(Option<String>, Option<String>)> = match &plan.from.store {
         Store::ObjectStore { name, .. } => {
-            match run_get(with_ns(vec!["objectstores.barmancloud.cnpg.io"], &[name])) {
-                Got::Json(os) => {
-                    let w = os
-                        .pointer("/status/serverRecoveryWindow")
-                        .and_then(|m| m.get(plan.from.server_name.as_str()))
-                        .cloned();
+            match stores.iter().find(|(n, _)| n == name).map(|(_, g)| g) {
+                Some(Got::Json(_)) => {
+                    let w = resolve(&live_ns, name)
+                        .and_then(|os| os.recovery_window(&plan.from.server_name))
+                        .map(|w| {
+                            (
+                                w.first_recoverability_point.clone(),
+                                w.last_successful_backup_time.clone(),
+                            )
+                        });
                     if w.is_none() {
                         report.checks.push(check(
                         "recovery-window",
                         Status::Fail,
                         format!(
-                            "ObjectStore '{name}' has no status.serverRecoveryWindow['{}']: no base backup exists in this lineage yet, so there is nothing to restore (take a backup first: kubectl cnpg backup {} -m plugin --plugin-name barman-cloud.cloudnative-pg.io)",
+                            "ObjectStore '{name}' has no status.serverRecoveryWindow['{}']: no base backup exists in this lineage yet, so there is nothing to restore (take a backup first: kubectl cnpg backup {} -m plugin --plugin-name {BARMAN_PLUGIN})",
                             plan.from.server_name, plan.cluster
                         ),
                     ));
                     }
                     w
                 }
-                Got::NotFound => {
+                Some(Got::NotFound) => {
                     report.checks.push(check(
                         "recovery-window",
                         Status::Fail,
@@ -313,7 +372,7 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
                     ));
                     None
                 }
-                Got::Unreachable(w) | Got::Failed(w) => {
+                Some(Got::Unreachable(w) | Got::Failed(w)) => {
                     report.checks.push(check(
                         "recovery-window",
                         Status::Skipped,
@@ -321,16 +380,18 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
                     ));
                     None
                 }
+                None => None,
             }
         }
-        Store::Inline { .. } => {
-            let first = cluster.pointer("/status/firstRecoverabilityPoint").cloned();
-            first.map(|f| serde_json::json!({"firstRecoverabilityPoint": f, "lastSuccessfulBackupTime": cluster.pointer("/status/lastSuccessfulBackup")}))
-        }
+        Store::Inline { .. } => cluster.status.as_ref().and_then(|st| {
+            st.first_recoverability_point
+                .clone()
+                .map(|f| (Some(f), st.last_successful_backup.clone()))
+        }),
     };
-    if let Some(w) = &window {
-        let first = w.get("firstRecoverabilityPoint").and_then(Value::as_str);
-        let last = w.get("lastSuccessfulBackupTime").and_then(Value::as_str);
+    if let Some((first, last)) = &window {
+        let first = first.as_deref();
+        let last = last.as_deref();
         report.checks.push(check(
             "recovery-window",
             Status::Ok,
@@ -380,11 +441,12 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
         return report;
     }
     // PVCs that will be deleted.
-    let sel = format!("cnpg.io/cluster={}", plan.cluster);
-    match run_get(with_ns(vec!["pvc", "-l"], &[&sel])) {
+    let sel = format!("{CLUSTER_LABEL}={}", plan.cluster);
+    match run_get(with_ns(&["pvc", "-l"], &[&sel])) {
         Got::Json(list) => {
-            let names: Vec<String> = cnpg_guard_core::cnpg::items(&list, &["items"])
-                .filter_map(|(_, p)| str_at(p, &["metadata", "name"]).map(str::to_string))
+            let names: Vec<String> = list_items(&list)
+                .map(|p| ObjectRef::of_value(p, "").name)
+                .filter(|n| !n.is_empty())
                 .collect();
             let mut c = check(
                 "pvcs-to-delete",
@@ -416,14 +478,10 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
             args.extend(["-n".to_string(), cns.clone()]);
         }
         if let Got::Json(list) = run_get(args) {
-            for (_, d) in cnpg_guard_core::cnpg::items(&list, &["items"]) {
+            for d in list_items(&list) {
                 if references_secret(d, &secret) {
-                    let dn = str_at(d, &["metadata", "name"])
-                        .unwrap_or_default()
-                        .to_string();
-                    let dns = str_at(d, &["metadata", "namespace"])
-                        .map_or_else(|| cns.clone(), str::to_string);
-                    consumers.push((dns, dn));
+                    let r = ObjectRef::of_value(d, cns);
+                    consumers.push((r.namespace, r.name));
                 }
             }
         }
@@ -453,7 +511,10 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
     if let Some((app, ans)) = app {
         match kube.get(&["applications.argoproj.io", app, "-n", ans]) {
             Got::Json(a) => {
-                let sync = str_at(&a, &["status", "sync", "status"]).unwrap_or("unknown");
+                let sync = a
+                    .pointer("/status/sync/status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown");
                 report.checks.push(check("argocd-application", Status::Ok, format!("Application {ans}/{app} found (sync status {sync})")));
             }
             Got::NotFound => report.checks.push(check(
@@ -465,6 +526,34 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
         }
     }
     report
+}
+
+/// `items` of a `kubectl get -o json` list.
+fn list_items(list: &Value) -> impl Iterator<Item = &Value> {
+    list.get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// `lineage` with its ObjectStore reference in `ns` (Git may name no
+/// namespace, or `-n` points the checks elsewhere).
+fn in_namespace(lineage: &Lineage, ns: &str) -> Lineage {
+    let mut l = lineage.clone();
+    if let Store::ObjectStore { namespace, .. } = &mut l.store {
+        *namespace = ns.to_string();
+    }
+    l
+}
+
+/// Where a lineage's store is, for messages: its location when known.
+fn describe_store<'a>(l: &Lineage, resolve: &lineage::Resolver<'a>) -> String {
+    match (&l.store, l.location_with(resolve)) {
+        (Store::ObjectStore { name, .. }, Some(loc)) => format!("ObjectStore '{name}' ({loc})"),
+        (Store::ObjectStore { name, .. }, None) => format!("ObjectStore '{name}'"),
+        (Store::Inline { .. }, Some(loc)) => format!("'{loc}'"),
+        (Store::Inline { .. }, None) => format!("'{}'", l.store.label()),
+    }
 }
 
 /// Whether a Deployment's pod template uses `secret` (env, envFrom, volumes).
@@ -530,5 +619,41 @@ mod tests {
         assert!(!references_secret(&d, "other-app"));
         let v = serde_json::json!({"spec": {"template": {"spec": {"containers": [], "volumes": [{"name": "x", "secret": {"secretName": "pg-app"}}]}}}});
         assert!(references_secret(&v, "pg-app"));
+    }
+
+    fn store(name: &str, dest: &str) -> ObjectStore {
+        ObjectStore::deserialize(&serde_json::json!({"metadata": {"name": name},
+            "spec": {"configuration": {"destinationPath": dest}}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn git_lineage_is_compared_in_the_checked_namespace() {
+        let c = Cluster::deserialize(&serde_json::json!({"metadata": {"name": "pg"},
+            "spec": {"plugins": [{"name": BARMAN_PLUGIN,
+                "parameters": {"barmanObjectName": "a", "serverName": "pg-v2"}}]}}))
+        .unwrap();
+        let git = lineage::archive(&c, "").unwrap();
+        let live = lineage::archive(&c, "db").unwrap();
+        let none = |_: &str, _: &str| None;
+        assert!(!lineage::same_prefix(&live, &git, &none));
+        assert!(lineage::same_prefix(
+            &live,
+            &in_namespace(&git, "db"),
+            &none
+        ));
+    }
+
+    #[test]
+    fn store_descriptions_resolve_when_known() {
+        let c = Cluster::deserialize(&serde_json::json!({"metadata": {"name": "pg"},
+            "spec": {"plugins": [{"name": BARMAN_PLUGIN,
+                "parameters": {"barmanObjectName": "a"}}]}}))
+        .unwrap();
+        let l = lineage::archive(&c, "db").unwrap();
+        let a = store("a", "s3://bucket/");
+        let known = |_: &str, n: &str| (n == "a").then_some(&a);
+        assert_eq!(describe_store(&l, &known), "ObjectStore 'a' (s3://bucket)");
+        assert_eq!(describe_store(&l, &|_, _| None), "ObjectStore 'a'");
     }
 }

@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use cnpg_guard_core::cnpg::lineage::{self, Lineage, Store};
-use cnpg_guard_core::cnpg::{BARMAN_PLUGIN, str_at};
-use serde::Serialize;
+use cnpg_guard_core::cnpg::lineage::{self, EntryValue, Lineage, Resolver, Store};
+use cnpg_guard_core::cnpg::{DEFAULT_DATABASE, Kind, PARAM_BARMAN_OBJECT_NAME};
+use cnpg_guard_core::view::{Cluster, Object};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::edit::{FileChange, TextEdit};
@@ -13,18 +14,6 @@ use crate::error::PlanError;
 use crate::source::{self, Source, entry_text};
 use crate::timefmt;
 use crate::yaml::{self, Node, Y};
-
-/// The `barmanObjectStore` keys an in-tree recovery source copies from the
-/// archive configuration (where and how to read; not wal/data/retention, and
-/// serverName is set separately).
-pub(crate) const SOURCE_STORE_KEYS: &[&str] = &[
-    "destinationPath",
-    "endpointURL",
-    "endpointCA",
-    "s3Credentials",
-    "googleCredentials",
-    "azureCredentials",
-];
 
 /// A PITR target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,18 +158,26 @@ fn unreachable_source() -> &'static Source {
     })
 }
 
-/// The next serverName after `current`: `x-vN` → `x-vN+1`; anything else
-/// starts a `-v2` lineage.
+/// The next serverName after `current` (the core's [`lineage::next_server_name`]),
+/// with a note when `current` is not versioned yet and a new `-vN` lineage starts.
 pub fn next_server_name(current: &str) -> (String, Option<String>) {
-    match lineage::versioned(current) {
-        Some((base, n)) => (format!("{base}-v{}", n.saturating_add(1)), None),
-        None => (
-            format!("{current}-v2"),
-            Some(format!(
-                "serverName '{current}' has no -vN suffix: starting a versioned lineage at '{current}-v2' (the current WAL stays under '{current}' as the recovery source)"
-            )),
-        ),
-    }
+    let next = lineage::next_server_name(current);
+    let note = lineage::versioned(current).is_none().then(|| {
+        format!(
+            "serverName '{current}' has no -vN suffix: starting a versioned lineage at '{next}' (the current WAL stays under '{current}' as the recovery source)"
+        )
+    });
+    (next, note)
+}
+
+/// The Cluster view of a manifest or patch (patches may lack apiVersion/kind).
+fn cluster_view(v: &Value) -> Cluster {
+    Cluster::deserialize(v).unwrap_or_default()
+}
+
+/// Git alone does not resolve ObjectStore references: stores compare by reference.
+fn no_resolver<'a>() -> &'a Resolver<'a> {
+    &|_, _| None
 }
 
 /// A flag line in the root kustomization.
@@ -382,8 +379,7 @@ fn find_doc(
 }
 
 fn is_cluster(v: &Value) -> bool {
-    v.get("kind").and_then(Value::as_str) == Some("Cluster")
-        && str_at(v, &["apiVersion"]).is_some_and(|a| a.starts_with("postgresql.cnpg.io/"))
+    Object::from_value(v).kind() == Some(Kind::Cluster)
 }
 
 fn overlay_dir(text: &str, line: FlagLine) -> String {
@@ -441,9 +437,9 @@ fn plan_overlays(
         &mut files,
         root,
         rel,
-        &|v| {
-            is_cluster(v) && str_at(v, &["spec", "bootstrap"]).is_none() && v.get("spec").is_some()
-        },
+        // Any full Cluster (one with a spec): a bootstrap left in the base is
+        // not rejected here, the policy judges the rendered result.
+        &|v| is_cluster(v) && v.get("spec").is_some(),
         &[rec_dir.clone(), init_dir.clone(), overlays_root.clone()],
     )?;
     let (bf, bd) = match bases.as_slice() {
@@ -469,10 +465,7 @@ fn plan_overlays(
         &mut files,
         &rec_dir,
         rel,
-        &|v| {
-            is_cluster(v) && str_at(v, &["spec", "bootstrap", "recovery"]).is_some()
-                || v.pointer("/spec/bootstrap/recovery").is_some()
-        },
+        &|v| cluster_view(v).recovery().is_some(),
         &[],
     )?;
     let Some(&(rf, rd)) = recs.first() else {
@@ -486,20 +479,22 @@ fn plan_overlays(
         &mut files,
         &init_dir,
         rel,
-        &|v| v.pointer("/spec/bootstrap/initdb").is_some(),
+        &|v| cluster_view(v).bootstrap().initdb.is_some(),
         &[],
     )?;
-    let init_val = inits.first().map(|(f, d)| files.src(*f).json(*d));
+    let init_view = inits
+        .first()
+        .map(|(f, d)| cluster_view(&files.src(*f).json(*d)));
 
-    let base_val = files.src(bf).json(bd);
-    let cluster = str_at(&base_val, &["metadata", "name"])
-        .unwrap_or_default()
-        .to_string();
-    let namespace = str_at(&base_val, &["metadata", "namespace"])
-        .unwrap_or_default()
+    let base = cluster_view(&files.src(bf).json(bd));
+    let cluster = base.name().to_string();
+    let namespace = base
+        .metadata
+        .as_ref()
+        .map_or("", |m| m.namespace_or(""))
         .to_string();
     let bdisplay = files.src(bf).display.clone();
-    let arch = lineage::archive(&base_val).ok_or_else(|| {
+    let arch = lineage::archive(&base, &namespace).ok_or_else(|| {
         PlanError::input(
             "the Cluster archives no WAL: no enabled barman plugin entry with barmanObjectName and no spec.backup.barmanObjectStore",
             "configure WAL archiving (spec.plugins[] barman-cloud.cloudnative-pg.io with parameters.barmanObjectName) before planning a recovery",
@@ -507,15 +502,15 @@ fn plan_overlays(
         .in_file(bdisplay.clone())
         .at("spec.plugins")
     })?;
-    // The recovery patch may omit metadata.name; lineage defaults need it.
-    let mut rec_val = files.src(rf).json(rd);
-    if str_at(&rec_val, &["metadata", "name"]).is_none()
-        && let Some(obj) = rec_val.as_object_mut()
-    {
-        obj.insert("metadata".into(), serde_json::json!({"name": cluster}));
+    // The recovery patch may omit metadata.name (and namespace); lineage
+    // defaults need the name, ObjectStore references the namespace: both are
+    // the base Cluster's.
+    let mut rec_view = cluster_view(&files.src(rf).json(rd));
+    if rec_view.name().is_empty() {
+        rec_view.metadata.get_or_insert_default().name = Some(cluster.clone());
     }
     let rdisplay = files.src(rf).display.clone();
-    let rec = lineage::recovery_source(&rec_val).ok_or_else(|| {
+    let rec = lineage::recovery_source(&rec_view, &namespace).ok_or_else(|| {
         PlanError::input(
             "spec.bootstrap.recovery.source does not name a spec.externalClusters[] entry with a barman plugin (barmanObjectName) or barmanObjectStore",
             "set recovery.source to the name of an externalClusters entry that reads the archive (plugin barman-cloud.cloudnative-pg.io)",
@@ -523,6 +518,7 @@ fn plan_overlays(
         .in_file(rdisplay.clone())
         .at("spec.bootstrap.recovery.source")
     })?;
+    reject_empty_server_name(&arch, &bdisplay)?;
 
     let mut notes = Vec::new();
     let (to, note) = next_server_name(&arch.server_name);
@@ -534,16 +530,19 @@ fn plan_overlays(
         ));
     }
     // 1. Archive serverName vN -> vN+1 in base.
-    let e = files
-        .src(bf)
-        .set_scalar(bd, &arch.server_name_path, &to, Some("barmanObjectName"))?;
+    let e = files.src(bf).set_scalar(
+        bd,
+        &arch.server_name_path,
+        &to,
+        Some(PARAM_BARMAN_OBJECT_NAME),
+    )?;
     files.push(bf, e);
     // 2. Recovery source serverName -> vN in the overlay.
     let e = files.src(rf).set_scalar(
         rd,
         &rec.server_name_path,
         &arch.server_name,
-        Some("barmanObjectName"),
+        Some(PARAM_BARMAN_OBJECT_NAME),
     )?;
     files.push(rf, e);
     align_store(&mut files, rf, rd, &rdisplay, &arch, &rec, &mut notes)?;
@@ -609,21 +608,16 @@ fn plan_overlays(
         }
     }
 
-    // 4. database / owner, explicitly (CNPG defaults both to `app`).
-    let init_db = init_val.as_ref().or(Some(&base_val)).and_then(|v| {
-        let i = v.pointer("/spec/bootstrap/initdb")?;
-        Some((
-            i.get("database")
-                .and_then(Value::as_str)
-                .unwrap_or("app")
-                .to_string(),
-            i.get("owner")
-                .and_then(Value::as_str)
-                .or(i.get("database").and_then(Value::as_str))
-                .unwrap_or("app")
-                .to_string(),
-        ))
-    });
+    // 4. database / owner, explicitly (CNPG defaults both to `app`): what
+    // the initdb overlay (else the base) declares, with CNPG's defaults.
+    let init_db = [init_view.as_ref(), Some(&base)]
+        .into_iter()
+        .flatten()
+        .find(|c| c.bootstrap().initdb.is_some())
+        .map(|c| {
+            let id = cnpg_guard_core::cnpg::bootstrap_identity(c);
+            (id.database, id.owner)
+        });
     let (database_name, owner) = ensure_db_owner(&mut files, rf, rd, input, init_db, &mut notes)?;
     // 5. PITR target.
     set_target(&mut files, rf, rd, input.target.as_ref(), &mut notes)?;
@@ -634,7 +628,7 @@ fn plan_overlays(
         layout: LayoutKind::Overlays,
         cluster,
         namespace,
-        store: store_name(&arch),
+        store: arch.store.label().to_string(),
         from: arch.clone(),
         to,
         changes: files.changes(),
@@ -646,15 +640,9 @@ fn plan_overlays(
     })
 }
 
-fn store_name(l: &Lineage) -> String {
-    match &l.store {
-        Store::ObjectStore { name, .. } => name.clone(),
-        Store::Inline {
-            destination_path, ..
-        } => destination_path.clone(),
-    }
-}
-
+/// Points the recovery source at the store the Cluster archives to, when
+/// the two differ ([`lineage::same_store`]: same location, endpoint
+/// included, or the same ObjectStore reference).
 fn align_store(
     files: &mut Files,
     rf: usize,
@@ -664,8 +652,11 @@ fn align_store(
     rec: &Lineage,
     notes: &mut Vec<String>,
 ) -> Result<(), PlanError> {
+    if lineage::same_store(arch, rec, no_resolver()) {
+        return Ok(());
+    }
     match (&arch.store, &rec.store) {
-        (Store::ObjectStore { name: a, .. }, Store::ObjectStore { name: r, .. }) if a != r => {
+        (Store::ObjectStore { name: a, .. }, Store::ObjectStore { name: r, .. }) => {
             let e = files.src(rf).set_scalar(rd, &rec.store_path, a, None)?;
             files.push(rf, e);
             notes.push(format!(
@@ -673,31 +664,29 @@ fn align_store(
                 rec.store_path
             ));
         }
-        (
-            Store::Inline {
-                destination_path: a,
-                ..
-            },
-            Store::Inline {
-                destination_path: r,
-                ..
-            },
-        ) if a.trim_end_matches('/') != r.trim_end_matches('/') => {
+        (Store::Inline { .. }, Store::Inline { .. }) => {
+            let show = |l: &Lineage| {
+                l.inline_location()
+                    .map_or_else(|| l.store.label().to_string(), |loc| loc.to_string())
+            };
             return Err(PlanError::input(
-                format!("the recovery source reads destinationPath '{r}' but the Cluster archives to '{a}'"),
+                format!(
+                    "the recovery source reads '{}' but the Cluster archives to '{}'",
+                    show(rec),
+                    show(arch)
+                ),
                 "make the externalCluster's barmanObjectStore match spec.backup.barmanObjectStore (destinationPath, endpoint, credentials), then run again",
             )
             .in_file(rdisplay.to_string())
             .at(rec.store_path.clone()));
         }
-        (a, r) if std::mem::discriminant(a) != std::mem::discriminant(r) => {
+        _ => {
             notes.push(format!(
                 "{rdisplay}: the recovery source uses a different backup form than the archive ({} vs {}); check it reads the same bucket",
                 rec.describe(),
                 arch.describe()
             ));
         }
-        _ => {}
     }
     Ok(())
 }
@@ -740,7 +729,7 @@ fn ensure_db_owner(
         .or(input.database.clone());
     let (Some(db), Some(owner)) = (want_db, want_owner) else {
         return Err(PlanError::input(
-            "database and owner are not set and no initdb overlay names them; CNPG would create database 'app' owned by 'app' (wrong role grants)",
+            format!("database and owner are not set and no initdb overlay names them; CNPG would create database '{DEFAULT_DATABASE}' owned by '{DEFAULT_DATABASE}' (wrong role grants)"),
             "pass --database <name> --owner <role> (the names of the real application database)",
         )
         .in_file(src.display.clone())
@@ -768,7 +757,7 @@ fn ensure_db_owner(
     }
     if !missing.is_empty() {
         notes.push(format!(
-            "{}: {path} did not name {} explicitly (CNPG defaults them to 'app'): adding them",
+            "{}: {path} did not name {} explicitly (CNPG defaults them to '{DEFAULT_DATABASE}'): adding them",
             src.display,
             missing
                 .iter()
@@ -884,14 +873,14 @@ fn plan_single(
     input: &PlanInput,
 ) -> Result<Plan, PlanError> {
     let src = files.src(f).clone();
-    let val = src.json(d);
-    let cluster = str_at(&val, &["metadata", "name"])
-        .unwrap_or_default()
+    let view = cluster_view(&src.json(d));
+    let cluster = view.name().to_string();
+    let namespace = view
+        .metadata
+        .as_ref()
+        .map_or("", |m| m.namespace_or(""))
         .to_string();
-    let namespace = str_at(&val, &["metadata", "namespace"])
-        .unwrap_or_default()
-        .to_string();
-    let arch = lineage::archive(&val).ok_or_else(|| {
+    let arch = lineage::archive(&view, &namespace).ok_or_else(|| {
         PlanError::input(
             "the Cluster archives no WAL: no enabled barman plugin entry with barmanObjectName and no spec.backup.barmanObjectStore",
             "configure WAL archiving before planning a recovery",
@@ -899,6 +888,7 @@ fn plan_single(
         .in_file(src.display.clone())
         .at("spec.plugins")
     })?;
+    reject_empty_server_name(&arch, &src.display)?;
     let mut notes = Vec::new();
     let (to, note) = next_server_name(&arch.server_name);
     notes.extend(note);
@@ -908,16 +898,21 @@ fn plan_single(
             src.display, arch.server_name_path, arch.server_name
         ));
     }
-    let e = src.set_scalar(d, &arch.server_name_path, &to, Some("barmanObjectName"))?;
+    let e = src.set_scalar(
+        d,
+        &arch.server_name_path,
+        &to,
+        Some(PARAM_BARMAN_OBJECT_NAME),
+    )?;
     files.push(f, e);
 
-    if let Some(rec) = lineage::recovery_source(&val) {
+    if let Some(rec) = lineage::recovery_source(&view, &namespace) {
         // Already in recovery mode: same lockstep bump as the overlay layout.
         let e = src.set_scalar(
             d,
             &rec.server_name_path,
             &arch.server_name,
-            Some("barmanObjectName"),
+            Some(PARAM_BARMAN_OBJECT_NAME),
         )?;
         files.push(f, e);
         let display = src.display.clone();
@@ -933,7 +928,7 @@ fn plan_single(
             layout: LayoutKind::SingleFile,
             cluster,
             namespace,
-            store: store_name(&arch),
+            store: arch.store.label().to_string(),
             from: arch.clone(),
             to,
             changes: files.changes(),
@@ -952,8 +947,7 @@ fn plan_single(
     let spec = root_node.get("spec").ok_or_else(|| {
         PlanError::input("spec is missing", "add the Cluster spec").in_file(src.display.clone())
     })?;
-    let initdb = val.pointer("/spec/bootstrap/initdb");
-    if let Some(m) = cnpg_guard_core::cnpg::bootstrap_methods(&val)
+    if let Some(m) = cnpg_guard_core::cnpg::bootstrap_methods(&view)
         .into_iter()
         .find(|m| *m != "initdb")
     {
@@ -964,38 +958,31 @@ fn plan_single(
         .in_file(src.display.clone())
         .at(format!("spec.bootstrap.{m}")));
     }
-    let database_name = input
-        .database
-        .clone()
-        .or(initdb
-            .and_then(|i| i.get("database"))
-            .and_then(Value::as_str)
-            .map(str::to_string))
-        .unwrap_or_else(|| "app".into());
+    // initdb (or no bootstrap at all) with CNPG's defaults applied; an
+    // explicit --database also becomes the default owner.
+    let identity = cnpg_guard_core::cnpg::bootstrap_identity(&view);
+    let database_name = input.database.clone().unwrap_or(identity.database);
     let owner = input
         .owner
         .clone()
-        .or(initdb
-            .and_then(|i| i.get("owner"))
-            .and_then(Value::as_str)
-            .map(str::to_string))
+        .or(identity.owner_explicit.then_some(identity.owner))
         .unwrap_or_else(|| database_name.clone());
-    let ec_names: Vec<String> = cnpg_guard_core::cnpg::items(&val, &["spec", "externalClusters"])
-        .filter_map(|(_, ec)| str_at(ec, &["name"]).map(str::to_string))
+    let ec_names: Vec<&str> = view
+        .spec()
+        .external_clusters
+        .iter()
+        .filter_map(|ec| ec.name.as_deref())
         .collect();
     let ec_name = ["origin".to_string(), format!("{cluster}-archive")]
         .into_iter()
-        .find(|n| !ec_names.contains(n))
+        .find(|n| !ec_names.contains(&n.as_str()))
         .unwrap_or_else(|| format!("{cluster}-recovery-source"));
     let mut recovery = vec![
         ("source".to_string(), Y::s(ec_name.clone())),
         ("database".to_string(), Y::s(database_name.clone())),
         ("owner".to_string(), Y::s(owner.clone())),
     ];
-    if let Some(secret) = initdb
-        .and_then(|i| i.pointer("/secret/name"))
-        .and_then(Value::as_str)
-    {
+    if let Some(secret) = identity.secret {
         recovery.push(("secret".into(), Y::map([("name", Y::s(secret))])));
     }
     if let Some(t) = &input.target {
@@ -1031,43 +1018,15 @@ fn plan_single(
             files.push(f, Some(edit));
         }
     }
-    // externalClusters entry reading the CURRENT lineage.
-    let ec = match &arch.store {
-        Store::ObjectStore { name, .. } => Y::map([
-            ("name", Y::s(ec_name.clone())),
-            (
-                "plugin",
-                Y::map([
-                    ("name", Y::s(BARMAN_PLUGIN)),
-                    (
-                        "parameters",
-                        Y::map([
-                            ("barmanObjectName", Y::s(name.clone())),
-                            ("serverName", Y::s(arch.server_name.clone())),
-                        ]),
-                    ),
-                ]),
-            ),
-        ]),
-        Store::Inline { .. } => {
-            let bos = spec
-                .at(&yaml::parse_path("backup.barmanObjectStore"))
-                .map(Node::to_y)
-                .unwrap_or(Y::Map(vec![]));
-            let mut kept: Vec<(String, Y)> = match bos {
-                Y::Map(m) => m
-                    .into_iter()
-                    .filter(|(k, _)| SOURCE_STORE_KEYS.contains(&k.as_str()))
-                    .collect(),
-                _ => vec![],
-            };
-            kept.push(("serverName".into(), Y::s(arch.server_name.clone())));
-            Y::map([
-                ("name", Y::s(ec_name.clone())),
-                ("barmanObjectStore", Y::Map(kept)),
-            ])
-        }
-    };
+    // externalClusters entry reading the CURRENT lineage (the core's shape;
+    // in-tree store keys are copied as written from the archive block).
+    let archive_block = spec.at(&yaml::parse_path("backup.barmanObjectStore"));
+    let ec = Y::Map(
+        lineage::source_entry(&ec_name, &arch)
+            .iter()
+            .filter_map(|(k, v)| entry_to_y(v, archive_block).map(|y| (k.clone(), y)))
+            .collect(),
+    );
     match spec.get("externalClusters") {
         Some(seq @ Node::Seq { flow: false, .. }) => {
             let col = yaml::column(&src.text, seq.start());
@@ -1106,7 +1065,7 @@ fn plan_single(
         layout: LayoutKind::SingleFile,
         cluster,
         namespace,
-        store: store_name(&arch),
+        store: arch.store.label().to_string(),
         from: arch.clone(),
         to,
         changes: files.changes(),
@@ -1116,6 +1075,37 @@ fn plan_single(
         target: input.target.clone(),
         flag_was_recovery: false,
     })
+}
+
+/// A core-built entry value as YAML; `CopyFromArchive` copies the node as
+/// written from `archive` (`spec.backup.barmanObjectStore`), or drops the key.
+fn entry_to_y(v: &EntryValue, archive: Option<&Node>) -> Option<Y> {
+    match v {
+        EntryValue::Str(s) => Some(Y::s(s.clone())),
+        EntryValue::Map(m) => Some(Y::Map(
+            m.iter()
+                .filter_map(|(k, v)| entry_to_y(v, archive).map(|y| (k.clone(), y)))
+                .collect(),
+        )),
+        EntryValue::CopyFromArchive(key) => archive?.get(key).map(Node::to_y),
+    }
+}
+
+/// A plugin entry written with `serverName: ""` archives under an empty
+/// lineage name (the plugin keeps it): there is no version to bump.
+fn reject_empty_server_name(arch: &Lineage, display: &str) -> Result<(), PlanError> {
+    if !arch.empty_server_name() {
+        return Ok(());
+    }
+    Err(PlanError::input(
+        format!(
+            "{} is written empty: the barman plugin keeps an empty serverName, so the archive has no lineage name to bump",
+            arch.server_name_path
+        ),
+        "remove the empty serverName (it then defaults to the Cluster name) or set the lineage name, then run again",
+    )
+    .in_file(display.to_string())
+    .at(arch.server_name_path.clone()))
 }
 
 /// Validates the mutually exclusive target flags.
@@ -1162,6 +1152,43 @@ mod tests {
         let (n, note) = next_server_name("pg");
         assert_eq!(n, "pg-v2");
         assert!(note.is_some());
+        // The core's rule: no wrap-around, no reuse of the current name.
+        assert_eq!(next_server_name("pg-v4294967295").0, "pg-v4294967295-v2");
+    }
+
+    #[test]
+    fn inline_source_entry_copies_only_the_store_keys_as_written() {
+        let text = "metadata:\n  name: pg\nspec:\n  backup:\n    barmanObjectStore:\n      destinationPath: \"s3://b/x\"\n      s3Credentials:\n        accessKeyId: {name: s, key: K}\n      wal:\n        compression: gzip\n";
+        let docs = yaml::parse(text).unwrap();
+        let root = docs[0].root.as_ref().unwrap();
+        let cluster = cluster_view(&root.to_json());
+        let arch = lineage::archive(&cluster, "").unwrap();
+        let archive = root.at(&yaml::parse_path("spec.backup.barmanObjectStore"));
+        let entry: Vec<(String, Y)> = lineage::source_entry("origin", &arch)
+            .iter()
+            .filter_map(|(k, v)| entry_to_y(v, archive).map(|y| (k.clone(), y)))
+            .collect();
+        let out = yaml::emit(&Y::Map(entry), 0);
+        assert_eq!(
+            out,
+            "name: origin\nbarmanObjectStore:\n  destinationPath: s3://b/x\n  s3Credentials:\n    accessKeyId:\n      name: s\n      key: K\n  serverName: pg\n"
+        );
+    }
+
+    #[test]
+    fn empty_plugin_server_name_is_not_bumped() {
+        let v = serde_json::json!({"metadata": {"name": "pg"}, "spec": {"plugins": [{
+            "name": cnpg_guard_core::cnpg::BARMAN_PLUGIN,
+            "parameters": {"barmanObjectName": "s", "serverName": ""}}]}});
+        let arch = lineage::archive(&cluster_view(&v), "").unwrap();
+        let e = reject_empty_server_name(&arch, "c.yaml").unwrap_err();
+        assert!(e.to_string().contains("written empty"), "{e}");
+        let v = serde_json::json!({"metadata": {"name": "pg"}, "spec": {"plugins": [{
+            "name": cnpg_guard_core::cnpg::BARMAN_PLUGIN,
+            "parameters": {"barmanObjectName": "s"}}]}});
+        let arch = lineage::archive(&cluster_view(&v), "").unwrap();
+        assert!(reject_empty_server_name(&arch, "c.yaml").is_ok());
+        assert_eq!(arch.server_name, "pg");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use cnpg_guard_core::{Finding, Severity};
+use cnpg_guard_core::view::{Kind, Object};
+use cnpg_guard_core::{Finding, ObjectRef, Severity};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -119,15 +120,16 @@ pub fn recovery(o: &RecoveryOpts) -> Result<u8, PlanError> {
     let rendered = policy::render_planned(&p.dir, &p.changes)?;
     let (cluster_name, cluster_ns) = rendered
         .iter()
-        .find(|v| {
-            v.get("kind").and_then(Value::as_str) == Some("Cluster")
-                && v.pointer("/spec/bootstrap/recovery").is_some()
-        })
-        .map(|v| {
-            (
-                cnpg_guard_core::cnpg::name(v).to_string(),
-                cnpg_guard_core::cnpg::namespace(v, "").to_string(),
-            )
+        .map(Object::from_value)
+        .find_map(|o| match o {
+            Object::Cluster(c) if c.recovery().is_some() => Some((
+                c.name().to_string(),
+                c.metadata
+                    .as_ref()
+                    .map_or("", |m| m.namespace_or(""))
+                    .to_string(),
+            )),
+            _ => None,
         })
         .unwrap_or((p.cluster.clone(), p.namespace.clone()));
     let mut p = p;
@@ -310,7 +312,7 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
     };
     let clusters: Vec<&Value> = objects
         .iter()
-        .filter(|v| v.get("kind").and_then(Value::as_str) == Some("Cluster"))
+        .filter(|v| Object::from_value(v).kind() == Some(Kind::Cluster))
         .collect();
     let current = match clusters.as_slice() {
         [one] => *one,
@@ -365,14 +367,15 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
         }],
         create: true,
     };
-    let ns = cnpg_guard_core::cnpg::namespace(current, "").to_string();
+    let current_ref = ObjectRef::of_value(current, "");
+    let ns = current_ref.namespace.clone();
     let steps = runbook::restore_as_steps(new, &ns, &out_path.display().to_string(), &r.database);
     let mut notes = vec![format!(
         "restores {} into Cluster {new}, which archives to serverName {} (its own lineage)",
         r.from.describe(),
         r.to
     )];
-    let current_name = cnpg_guard_core::cnpg::name(current).to_string();
+    let current_name = current_ref.name.clone();
     let live_report = o.live.then(|| {
         let subject = live::Subject {
             cluster: &current_name,
@@ -424,10 +427,7 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
             plan::LayoutKind::Overlays
         },
         cluster: serde_json::json!({"name": new, "namespace": ns}),
-        lineage: serde_json::json!({"from": r.from.server_name, "to": r.to, "store": match &r.from.store {
-            cnpg_guard_core::cnpg::lineage::Store::ObjectStore { name, .. } => name.clone(),
-            cnpg_guard_core::cnpg::lineage::Store::Inline { destination_path, .. } => destination_path.clone(),
-        }, "fromExplicit": r.from.explicit}),
+        lineage: serde_json::json!({"from": r.from.server_name, "to": r.to, "store": r.from.store.label(), "fromExplicit": r.from.explicit}),
         recovery: serde_json::json!({"database": r.database, "owner": r.owner, "target": target.as_ref().map(plan::Target::describe)}),
         edits: change.line_edits(),
         diff: change.unified_diff(),

@@ -1,6 +1,7 @@
 //! The ordered runbook with exact commands. Each step says which gotcha of
 //! the seed runbook it prevents.
 
+use cnpg_guard_core::cnpg::CLUSTER_LABEL;
 use serde::Serialize;
 
 use crate::plan::{LayoutKind, Plan};
@@ -58,7 +59,7 @@ fn ns_flag(ns: &str) -> String {
 pub fn recovery_steps(plan: &Plan, g: &GitOps, consumers: &[(String, String)]) -> Vec<Step> {
     let c = sh(&plan.cluster);
     let n = ns_flag(&plan.namespace);
-    let sel = sh(&format!("cnpg.io/cluster={}", plan.cluster));
+    let sel = sh(&format!("{CLUSTER_LABEL}={}", plan.cluster));
     let files: Vec<String> = plan
         .changes
         .iter()
@@ -242,7 +243,7 @@ pub fn recovery_steps(plan: &Plan, g: &GitOps, consumers: &[(String, String)]) -
 pub fn restore_as_steps(new: &str, namespace: &str, file: &str, db: &str) -> Vec<Step> {
     let n = ns_flag(namespace);
     let c = sh(new);
-    let sel = sh(&format!("cnpg.io/cluster={new}"));
+    let sel = sh(&format!("{CLUSTER_LABEL}={new}"));
     let steps = vec![
         (
             "Create the drill Cluster".to_string(),

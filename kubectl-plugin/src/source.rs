@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use cnpg_guard_core::view::{Kind, Object};
 use serde_json::Value;
 
 use crate::edit::TextEdit;
@@ -64,13 +65,7 @@ impl Source {
     /// Indexes of documents that are CNPG Clusters (or patches of one).
     pub fn cluster_docs(&self) -> Vec<usize> {
         (0..self.docs.len())
-            .filter(|i| {
-                let v = self.json(*i);
-                v.get("kind").and_then(Value::as_str) == Some("Cluster")
-                    && v.get("apiVersion")
-                        .and_then(Value::as_str)
-                        .is_some_and(|a| a.starts_with("postgresql.cnpg.io/"))
-            })
+            .filter(|i| Object::from_value(&self.json(*i)).kind() == Some(Kind::Cluster))
             .collect()
     }
 

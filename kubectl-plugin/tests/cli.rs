@@ -956,6 +956,44 @@ fn seed000_inline_form_without_server_name() {
 }
 
 #[test]
+fn seed000_inline_source_on_another_endpoint_is_refused() {
+    // Same destinationPath, different endpointURL: another object store
+    // (the core's store equality compares the endpoint too).
+    let (_t, root) = workdir("seed000");
+    let db = root.join("temporal");
+    let base = read(&db.join(BASE));
+    let i = base.find("  # Barman Cloud plugin").unwrap();
+    let j = base.find("  resources:").unwrap();
+    let inline = "  backup:\n    barmanObjectStore:\n      destinationPath: \"s3://postgres-backups/cnpg/temporal\"\n      endpointURL: \"http://rustfs.storage:9000\"\n      s3Credentials:\n        accessKeyId: {name: rustfs-cnpg, key: ACCESS_KEY_ID}\n        secretAccessKey: {name: rustfs-cnpg, key: SECRET_ACCESS_KEY}\n\n";
+    fs::write(
+        db.join(BASE),
+        format!("{}{inline}{}", &base[..i], &base[j..]),
+    )
+    .unwrap();
+    let patch = read(&db.join(PATCH));
+    let k = patch.find("      plugin:").unwrap();
+    fs::write(
+        db.join(PATCH),
+        format!("{}      barmanObjectStore:\n        destinationPath: \"s3://postgres-backups/cnpg/temporal\"\n        endpointURL: \"http://minio.backup:9000\"\n        serverName: temporal-database\n", &patch[..k]),
+    )
+    .unwrap();
+    let before = snapshot(&root);
+    let r = plan(&db, &["--write"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("endpoint http://minio.backup:9000"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("overlays/recovery/bootstrap-patch.yaml"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&root), before);
+}
+
+#[test]
 fn restore_as_live_checks_the_target_window() {
     let (t, root) = workdir("seed000");
     let db = root.join("temporal");

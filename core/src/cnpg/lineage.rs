@@ -434,6 +434,13 @@ pub fn next_server_name(current: &str) -> String {
     }
 }
 
+/// The first lineage of a new Cluster that will be recovered by `-vN` bumps:
+/// `<name>-v1` (the runbook convention; CNPG itself only needs a prefix no
+/// other Cluster wrote).
+pub fn first_server_name(cluster_name: &str) -> String {
+    format!("{cluster_name}-v1")
+}
+
 /// The `barmanObjectStore` keys an in-tree recovery source copies from the
 /// archive configuration: where and how to read (not wal/data/retention
 /// settings; serverName is set separately).

@@ -132,8 +132,9 @@ fn check_recovery(cx: &mut Cx<'_>, cluster: &Cluster, recovery: &Recovery) {
     }
     if let Found::Present(b) = found
         && let Some(b) = b.get()
+        && b.by_plugin()
     {
-        if b.by_plugin() {
+        {
             let store = b.spec().cluster().unwrap_or("<source cluster>");
             cx.hit(
                 RECOVERY_BACKUP_PLUGIN,

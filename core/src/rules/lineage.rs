@@ -370,8 +370,9 @@ fn shared(cx: &mut Cx<'_>, cluster: &Cluster, archives: &[Lineage], ns: &str) {
     }
     for (path, what, sn, other) in hits {
         let fix = format!(
-            "set {path} to a serverName no other Cluster uses (e.g. '{}' if this Cluster continues that lineage, or '{me}-v1')",
-            next_server_name(&sn)
+            "set {path} to a serverName no other Cluster uses (e.g. '{}' if this Cluster continues that lineage, or '{}')",
+            next_server_name(&sn),
+            lineage::first_server_name(&me)
         );
         cx.hit(
             LINEAGE_SHARED,

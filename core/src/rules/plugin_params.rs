@@ -63,8 +63,8 @@ pub(crate) fn check(cx: &mut Cx<'_>, cluster: &Cluster) {
                     Role::Archive.describe()
                 ),
                 format!(
-                    "set {path} to a lineage of its own, e.g. '{}-v1', or remove the key to use the Cluster name",
-                    cluster.name()
+                    "set {path} to a lineage of its own, e.g. '{}', or remove the key to use the Cluster name",
+                    crate::cnpg::lineage::first_server_name(cluster.name())
                 ),
             );
         }
