@@ -17,7 +17,8 @@
 )]
 
 use cnpg_guard_core::{InMemory, Object, Operation, Request, Settings, Verdict, evaluate};
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 const KEYS: &[&str] = &[
@@ -54,33 +55,51 @@ fn cases() -> Vec<(String, Value)> {
         .collect()
 }
 
-/// (rule, severity, path) of every finding, sorted.
-fn triples(findings: impl Iterator<Item = (String, String, String)>) -> Vec<(String, String, String)> {
-    let mut v: Vec<_> = findings.collect();
-    v.sort();
-    v
-}
+type Triple = (String, String, String);
 
 /// Compares a verdict with the case's `expect` and `mutation`.
 fn compare(case: &Value, verdict: &Verdict) -> Result<(), String> {
     let expect = case["expect"].as_array().ok_or("`expect` must be a list")?;
     let s = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
-    let want = triples(expect.iter().map(|e| (s(e, "rule"), s(e, "severity"), s(e, "path"))));
-    let got = triples(verdict.findings.iter().map(|f| {
-        (f.rule.clone(), f.severity.as_str().to_string(), f.path.clone())
-    }));
+    let want: BTreeSet<Triple> = expect
+        .iter()
+        .map(|e| (s(e, "rule"), s(e, "severity"), s(e, "path")))
+        .collect();
+    let got: BTreeSet<Triple> = verdict
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule.clone(),
+                f.severity.as_str().to_string(),
+                f.path.clone(),
+            )
+        })
+        .collect();
     let mut errors = Vec::new();
     if want != got {
         let texts: Vec<&str> = verdict.findings.iter().map(|f| f.text.as_str()).collect();
-        errors.push(format!("findings differ\n    want {want:?}\n    got  {got:?}\n    texts {texts:#?}"));
+        errors.push(format!(
+            "findings differ\n    want {want:?}\n    got  {got:?}\n    texts {texts:#?}"
+        ));
     }
     for e in expect.iter().filter(|e| e.get("message").is_some()) {
         let sub = s(e, "message");
-        let hit = verdict.findings.iter().any(|f| {
-            f.rule == s(e, "rule") && f.path == s(e, "path") && f.message.contains(&sub)
-        });
+        let hit = verdict
+            .findings
+            .iter()
+            .any(|f| f.rule == s(e, "rule") && f.path == s(e, "path") && f.message.contains(&sub));
         if !hit {
-            errors.push(format!("no {} finding at {} whose message contains {sub:?}", s(e, "rule"), s(e, "path")));
+            let messages: Vec<&str> = verdict
+                .findings
+                .iter()
+                .map(|f| f.message.as_str())
+                .collect();
+            errors.push(format!(
+                "no {} finding at {} whose message contains {sub:?}; messages: {messages:#?}",
+                s(e, "rule"),
+                s(e, "path")
+            ));
         }
     }
     let removals: Vec<String> = match case.get("mutation") {
@@ -88,46 +107,103 @@ fn compare(case: &Value, verdict: &Verdict) -> Result<(), String> {
         Some(m) => serde_json::from_value(m.clone()).map_err(|e| format!("`mutation`: {e}"))?,
     };
     if verdict.removals != removals {
-        errors.push(format!("removals: want {removals:?}, got {:?}", verdict.removals));
+        errors.push(format!(
+            "removals: want {removals:?}, got {:?}",
+            verdict.removals
+        ));
     }
     let denied = expect.iter().any(|e| e["severity"] == "deny");
     if verdict.accepted == denied {
-        errors.push(format!("accepted is {} with findings {got:?}", verdict.accepted));
+        errors.push(format!(
+            "accepted is {} with findings {got:?}",
+            verdict.accepted
+        ));
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors.join("\n  ")) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n  "))
+    }
 }
 
 fn run(case: &Value) -> Result<Verdict, String> {
-    if let Some(bad) = case.as_object().ok_or("not a mapping")?.keys().find(|k| !KEYS.contains(&k.as_str())) {
+    if let Some(bad) = case
+        .as_object()
+        .ok_or("not a mapping")?
+        .keys()
+        .find(|k| !KEYS.contains(&k.as_str()))
+    {
         return Err(format!("unknown key `{bad}`"));
     }
     if case["description"].as_str().is_none_or(str::is_empty) {
         return Err("`description` is required".into());
     }
-    let op = case["operation"].as_str().and_then(Operation::parse).ok_or("bad `operation`")?;
-    let ns = case["namespace"].as_str().ok_or("`namespace` is required")?;
+    let op = case["operation"]
+        .as_str()
+        .and_then(Operation::parse)
+        .ok_or("bad `operation`")?;
+    let ns = case["namespace"]
+        .as_str()
+        .ok_or("`namespace` is required")?;
     let settings: Settings = match case.get("settings") {
         None | Some(Value::Null) => Settings::default(),
         Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("settings: {e}"))?,
     };
     settings.validate()?;
-    let context = case.get("context").and_then(Value::as_array).cloned().unwrap_or_default();
+    let context = case
+        .get("context")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let object = case.get("object").map(Object::from_value);
     let old_object = case.get("oldObject").map(Object::from_value);
-    let request = Request { operation: op, object: object.as_ref(), old_object: old_object.as_ref(), namespace: ns };
+    let request = Request {
+        operation: op,
+        object: object.as_ref(),
+        old_object: old_object.as_ref(),
+        namespace: ns,
+    };
     Ok(evaluate(&request, &settings, &InMemory::new(&context, ns)))
+}
+
+/// `<behaviour>.fail.yaml` expects something (a finding or a removal),
+/// `<behaviour>.pass.yaml` no denial.
+fn shape(name: &str, case: &Value) -> Result<(), String> {
+    let expect = case["expect"].as_array().ok_or("`expect` must be a list")?;
+    let removes = case.get("mutation").is_some_and(|m| m != &json!([]));
+    match name.rsplit('.').nth(1) {
+        Some("fail") if expect.is_empty() && !removes => Err("a .fail case expects nothing".into()),
+        Some("pass") if expect.iter().any(|e| e["severity"] == "deny") => {
+            Err("a .pass case expects a denial".into())
+        }
+        Some("fail" | "pass") => Ok(()),
+        _ => Err("name must be <behaviour>.fail.yaml or <behaviour>.pass.yaml".into()),
+    }
 }
 
 #[test]
 fn every_case_holds_through_the_core() {
     let cases = cases();
-    assert!(cases.len() >= 30, "only {} case files: is the directory right?", cases.len());
+    assert!(
+        cases.len() >= 30,
+        "only {} case files: is the directory right?",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for (name, case) in &cases {
-        let outcome = run(case).and_then(|v| compare(case, &v));
+        let outcome = shape(name, case)
+            .and_then(|()| run(case))
+            .and_then(|v| compare(case, &v));
         if let Some(issue) = case.get("known_issue") {
-            let now = if outcome.is_ok() { "now passes: remove known_issue" } else { "still fails" };
-            println!("known issue (skipped) {name}: {} [{now}]", issue.as_str().unwrap_or("?"));
+            let now = if outcome.is_ok() {
+                "now passes: remove known_issue"
+            } else {
+                "still fails"
+            };
+            println!(
+                "known issue (skipped) {name}: {} [{now}]",
+                issue.as_str().unwrap_or("?")
+            );
             continue;
         }
         if let Err(e) = outcome {
@@ -135,5 +211,10 @@ fn every_case_holds_through_the_core() {
         }
     }
     println!("{} cases, {} failing", cases.len(), failures.len());
-    assert!(failures.is_empty(), "{} failing case(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing case(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

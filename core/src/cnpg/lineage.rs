@@ -403,12 +403,17 @@ pub fn replica_source(cluster: &Cluster, default_ns: &str) -> Option<Lineage> {
     external_cluster(cluster, i, ec, Role::Replica, default_ns)
 }
 
-/// Every lineage a Cluster reads from: its recovery source and its replica source.
+/// Every lineage a Cluster reads from: its recovery source and its replica
+/// source, once each (a replica bootstrapped by recovery from the same
+/// externalClusters entry reads one lineage, reported as the recovery).
 pub fn sources(cluster: &Cluster, default_ns: &str) -> Vec<Lineage> {
-    recovery_source(cluster, default_ns)
-        .into_iter()
-        .chain(replica_source(cluster, default_ns))
-        .collect()
+    let mut out: Vec<Lineage> = recovery_source(cluster, default_ns).into_iter().collect();
+    if let Some(r) = replica_source(cluster, default_ns)
+        && !out.iter().any(|s| s.server_name_path == r.server_name_path)
+    {
+        out.push(r);
+    }
+    out
 }
 
 /// Splits a `-v<N>` lineage suffix: `temporal-database-v2` -> (`temporal-database`, 2).

@@ -99,7 +99,12 @@ pub(crate) fn check(cx: &mut Cx<'_>, cluster: &Cluster, old: Option<&Cluster>) {
             }
         }
     }
-    if cx.on(ARCHIVE_NOT_EMPTY) && cx.op == Operation::Create && cluster.recovery().is_some() {
+    // The plugin runs in the restore job only for a plugin recovery source
+    // (docs/cnpg.md §2.2 row B, §11): only then is a disabled entry read.
+    let plugin_recovery = sources
+        .iter()
+        .any(|s| s.role == Role::Recovery && matches!(s.store, Store::ObjectStore { .. }));
+    if cx.on(ARCHIVE_NOT_EMPTY) && cx.op == Operation::Create && plugin_recovery {
         disabled_entries(cx, cluster, &ns);
     }
     if cx.on(LINEAGE_SHARED) && !archives.is_empty() {
