@@ -149,9 +149,11 @@ fn list_uncached(
         .into_iter()
         .filter(|o| labels.iter().all(|r| r.matches(label(o, &r.key))))
         .filter(|o| fields.iter().all(|r| r.matches(field(o, &r.key))))
-        .map(|o| match &req.field_masks {
-            Some(masks) => crate::masks::apply(&o, masks),
-            None => o,
+        .map(|mut o| {
+            if let Some(masks) = &req.field_masks {
+                crate::masks::apply_in_place(&mut o, masks);
+            }
+            o
         })
         .collect();
     let list = json!({

@@ -11,52 +11,56 @@
 //!
 //! The CLI host applies them so the policy sees what it would see in a cluster.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// A copy of `obj` holding only what `masks` allow. No masks (or an empty
 /// list) prune nothing.
 pub fn apply(obj: &Value, masks: &[String]) -> Value {
+    let mut out = obj.clone();
+    apply_in_place(&mut out, masks);
+    out
+}
+
+/// [`apply`] on an object the caller owns (no copy).
+pub fn apply_in_place(obj: &mut Value, masks: &[String]) {
     let paths: Vec<Vec<&str>> = masks.iter().map(|m| m.split('.').collect()).collect();
     let refs: Vec<&[&str]> = paths.iter().map(Vec::as_slice).collect();
     let Value::Object(map) = obj else {
-        return prune(obj, &refs);
+        prune(obj, &refs);
+        return;
     };
-    let data = Value::Object(
-        map.iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    );
-    let mut out = match prune(&data, &refs) {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    for key in ["apiVersion", "kind", "metadata"] {
-        if let Some(v) = map.get(key) {
-            out.insert(key.to_string(), v.clone());
-        }
+    // apiVersion, kind and metadata are outside the masked data.
+    let kept: Vec<(String, Value)> = ["apiVersion", "kind", "metadata"]
+        .into_iter()
+        .filter_map(|k| map.remove(k).map(|v| (k.to_string(), v)))
+        .collect();
+    let mut data = Value::Object(std::mem::take(map));
+    prune(&mut data, &refs);
+    if let Value::Object(pruned) = data {
+        *map = pruned;
     }
-    if let Some(Value::Object(meta)) = out.get_mut("metadata") {
+    for (k, v) in kept {
+        map.insert(k, v);
+    }
+    if let Some(Value::Object(meta)) = map.get_mut("metadata") {
         meta.remove("managedFields");
         if let Some(Value::Object(a)) = meta.get_mut("annotations") {
             a.remove(LAST_APPLIED);
         }
     }
-    Value::Object(out)
 }
 
 /// `masks` are the remaining path segments below `value`. When all of them
 /// are exhausted the whole subtree is kept; otherwise the longer ones decide.
-fn prune(value: &Value, masks: &[&[&str]]) -> Value {
+fn prune(value: &mut Value, masks: &[&[&str]]) {
     if masks.iter().all(|m| m.is_empty()) {
-        return value.clone();
+        return;
     }
     match value {
         Value::Object(map) => {
-            let mut out = Map::new();
-            for (key, child) in map {
+            map.retain(|key, child| {
                 let below: Vec<&[&str]> = masks
                     .iter()
                     .filter_map(|m| match m.split_first() {
@@ -64,15 +68,16 @@ fn prune(value: &Value, masks: &[&[&str]]) -> Value {
                         _ => None,
                     })
                     .collect();
-                if !below.is_empty() {
-                    out.insert(key.clone(), prune(child, &below));
+                if below.is_empty() {
+                    return false;
                 }
-            }
-            Value::Object(out)
+                prune(child, &below);
+                true
+            });
         }
-        Value::Array(items) => Value::Array(items.iter().map(|i| prune(i, masks)).collect()),
+        Value::Array(items) => items.iter_mut().for_each(|i| prune(i, masks)),
         // A mask that goes deeper than a scalar keeps the scalar.
-        other => other.clone(),
+        _ => {}
     }
 }
 

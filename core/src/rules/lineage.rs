@@ -107,7 +107,19 @@ pub(crate) fn check(cx: &mut Cx<'_>, cluster: &Cluster, old: Option<&Cluster>) {
     if cx.on(ARCHIVE_NOT_EMPTY) && cx.op == Operation::Create && plugin_recovery {
         disabled_entries(cx, cluster, &ns);
     }
-    if cx.on(LINEAGE_SHARED) && !archives.is_empty() {
+    // Listing every Cluster is the one lookup whose cost grows with the
+    // cluster: do it when the Cluster gets a lineage (CREATE, or an UPDATE
+    // that adds or moves one), not on every UPDATE of a Cluster that keeps
+    // the lineages it was already checked with.
+    let gains_lineage = match cx.op {
+        Operation::Update => archives.iter().any(|a| {
+            !old_archives
+                .iter()
+                .any(|o| o.store == a.store && o.server_name == a.server_name)
+        }),
+        _ => true,
+    };
+    if cx.on(LINEAGE_SHARED) && !archives.is_empty() && gains_lineage {
         shared(cx, cluster, &archives, &ns);
     }
 }
