@@ -1,9 +1,14 @@
-//! The case table `tests/fixtures/cases/*.yaml`, run through the built policy
-//! .wasm via the shared host: an AdmissionRequest payload to `evaluate`, with
-//! the case's `context` answering the policy's `list_resources_*` calls
-//! (field masks applied, as policy-server does). `core/tests/cases.rs` runs
-//! the same table through the core directly; the loaders are kept alike on
-//! purpose (core cannot depend on this crate). See that file for the format.
+//! The case table `tests/fixtures/cases/*.yaml`, run twice with one loader
+//! and one comparison: through the core directly (`InMemory` context) and
+//! through the built policy .wasm via the shared host (an AdmissionRequest
+//! payload to `evaluate`, the case's `context` answering the policy's
+//! `list_resources_*` calls with field masks applied, as policy-server does).
+//!
+//! A case is one YAML document: `description`, `operation`, `namespace`,
+//! `settings`, `object`, `oldObject`, `context`, `expect` (exactly the
+//! findings: rule, severity, path, optional message substring), `mutation`
+//! (the expected `removals`, none when absent) and `known_issue` (reported,
+//! not enforced).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,7 +17,7 @@
     missing_docs
 )]
 
-use cnpg_guard_core::Verdict;
+use cnpg_guard_core::{InMemory, Object, Operation, Request, Settings, Verdict, evaluate};
 use cnpg_guard_host::MemorySource;
 use cnpg_guard_tests::{engine, fixtures};
 use serde_json::{Value, json};
@@ -144,7 +149,8 @@ fn context_with_namespaces(case: &Value, ns: &str) -> Vec<Value> {
     context
 }
 
-fn run(case: &Value) -> Result<Verdict, String> {
+/// Checks the case's own shape (keys, description).
+fn validate(case: &Value) -> Result<(), String> {
     let map = case.as_object().ok_or("not a mapping")?;
     if let Some(bad) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
         return Err(format!("unknown key `{bad}`"));
@@ -152,6 +158,11 @@ fn run(case: &Value) -> Result<Verdict, String> {
     if case["description"].as_str().is_none_or(str::is_empty) {
         return Err("`description` is required".into());
     }
+    Ok(())
+}
+
+/// Through the built .wasm, as policy-server calls it.
+fn run_wasm(case: &Value) -> Result<Verdict, String> {
     let op = case["operation"]
         .as_str()
         .filter(|o| ["CREATE", "UPDATE", "DELETE"].contains(o));
@@ -186,6 +197,36 @@ fn run(case: &Value) -> Result<Verdict, String> {
     instance.evaluate(&payload).map_err(|e| e.to_string())
 }
 
+/// Through the core directly.
+fn run_core(case: &Value) -> Result<Verdict, String> {
+    let op = case["operation"]
+        .as_str()
+        .and_then(Operation::parse)
+        .ok_or("bad `operation`")?;
+    let ns = case["namespace"]
+        .as_str()
+        .ok_or("`namespace` is required")?;
+    let settings: Settings = match case.get("settings") {
+        None | Some(Value::Null) => Settings::default(),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("settings: {e}"))?,
+    };
+    settings.validate()?;
+    let context = case
+        .get("context")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let object = case.get("object").map(Object::from_value);
+    let old_object = case.get("oldObject").map(Object::from_value);
+    let request = Request {
+        operation: op,
+        object: object.as_ref(),
+        old_object: old_object.as_ref(),
+        namespace: ns,
+    };
+    Ok(evaluate(&request, &settings, &InMemory::new(&context, ns)))
+}
+
 /// `<behaviour>.fail.yaml` expects something (a finding or a removal),
 /// `<behaviour>.pass.yaml` no denial.
 fn shape(name: &str, case: &Value) -> Result<(), String> {
@@ -201,8 +242,7 @@ fn shape(name: &str, case: &Value) -> Result<(), String> {
     }
 }
 
-#[test]
-fn every_case_holds_through_the_wasm_policy() {
+fn check_all(run: fn(&Value) -> Result<Verdict, String>) {
     let cases = cases();
     assert!(
         cases.len() >= 30,
@@ -212,6 +252,7 @@ fn every_case_holds_through_the_wasm_policy() {
     let mut failures = Vec::new();
     for (name, case) in &cases {
         let outcome = shape(name, case)
+            .and_then(|()| validate(case))
             .and_then(|()| run(case))
             .and_then(|v| compare(case, &v));
         if let Some(issue) = case.get("known_issue") {
@@ -237,4 +278,14 @@ fn every_case_holds_through_the_wasm_policy() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn every_case_holds_through_the_core() {
+    check_all(run_core);
+}
+
+#[test]
+fn every_case_holds_through_the_wasm_policy() {
+    check_all(run_wasm);
 }

@@ -143,14 +143,12 @@ pub fn bootstrap_identity(cluster: &Cluster) -> Identity {
     if let Some(r) = &b.recovery
         && b.initdb.is_none()
     {
-        {
-            return Identity::new(
-                "recovery",
-                r.database.as_deref(),
-                r.owner.as_deref(),
-                r.secret.as_ref().and_then(|s| s.get()),
-            );
-        }
+        return Identity::new(
+            "recovery",
+            r.database.as_deref(),
+            r.owner.as_deref(),
+            r.secret.as_ref().and_then(|s| s.get()),
+        );
     }
     let (method, spec) = match (&b.initdb, &b.pg_basebackup) {
         (Some(i), _) => ("initdb", Some(i)),

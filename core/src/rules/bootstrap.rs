@@ -134,19 +134,17 @@ fn check_recovery(cx: &mut Cx<'_>, cluster: &Cluster, recovery: &Recovery) {
         && let Some(b) = b.get()
         && b.by_plugin()
     {
-        {
-            let store = b.spec().cluster().unwrap_or("<source cluster>");
-            cx.hit(
-                RECOVERY_BACKUP_PLUGIN,
-                "spec.bootstrap.recovery.backup.name",
-                format!(
-                    "Backup '{backup}' was taken by a plugin (method: plugin); recovery.backup restores only in-tree barman backups and fails (no destinationPath/credentials in a plugin Backup's status)"
-                ),
-                format!(
-                    "use recovery.source: <name> with an externalClusters entry {{name: <name>, plugin: {{name: {}, parameters: {{barmanObjectName: <store>, serverName: <serverName of '{store}'>}}}}}}; pin the backup with recoveryTarget.backupID if needed",
-                    cnpg::BARMAN_PLUGIN
-                ),
-            );
-        }
+        let store = b.spec().cluster().unwrap_or("<source cluster>");
+        cx.hit(
+            RECOVERY_BACKUP_PLUGIN,
+            "spec.bootstrap.recovery.backup.name",
+            format!(
+                "Backup '{backup}' was taken by a plugin (method: plugin); recovery.backup restores only in-tree barman backups and fails (no destinationPath/credentials in a plugin Backup's status)"
+            ),
+            format!(
+                "use recovery.source: <name> with an externalClusters entry {{name: <name>, plugin: {{name: {}, parameters: {{barmanObjectName: <store>, serverName: <serverName of '{store}'>}}}}}}; pin the backup with recoveryTarget.backupID if needed",
+                cnpg::BARMAN_PLUGIN
+            ),
+        );
     }
 }
