@@ -220,19 +220,64 @@ fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
+/// Every document of a YAML stream (or the values of a JSON stream), in
+/// order and as written: `List`s are not flattened and non-objects are kept.
+/// Empty documents are `Value::Null`, so an editor that walks the same stream
+/// with its own span parser can line its documents up with these.
+///
+/// This is the one reading of a manifest's MEANING in cnpg-guard (same rules
+/// as [`parse_stream`]); span-aware layers only locate bytes to edit.
+pub fn parse_documents(text: &str) -> Result<Vec<Value>, ManifestError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        let mut out = Vec::new();
+        let mut ok = true;
+        for v in stream.by_ref() {
+            match v {
+                Ok(v) => out.push(v),
+                Err(_) => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            return Ok(out);
+        }
+    }
+    let mut out = Vec::new();
+    for chunk in split_documents(text) {
+        let docs = yaml_chunk(&chunk)?;
+        if docs.is_empty() && (chunk_has_marker(chunk.text) || !is_blank_or_comment(chunk.text)) {
+            out.push(Value::Null);
+        }
+        out.extend(docs);
+    }
+    Ok(out)
+}
+
+fn chunk_has_marker(text: &str) -> bool {
+    text.lines().any(is_doc_start)
+}
+
+fn yaml_chunk(chunk: &Chunk<'_>) -> Result<Vec<Value>, ManifestError> {
+    serde_saphyr::from_multiple_with_options(chunk.text, yaml_options()).map_err(|e| {
+        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        ManifestError::Syntax {
+            document: chunk.document,
+            line: chunk.first_line + line.saturating_sub(1),
+            column,
+            message: yaml_message(&e),
+        }
+    })
+}
+
 fn parse_yaml(text: &str) -> Result<Vec<Value>, ManifestError> {
     let mut out = Vec::new();
     for chunk in split_documents(text) {
-        let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(chunk.text, yaml_options())
-            .map_err(|e| {
-                let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-                ManifestError::Syntax {
-                    document: chunk.document,
-                    line: chunk.first_line + line.saturating_sub(1),
-                    column,
-                    message: yaml_message(&e),
-                }
-            })?;
+        let docs = yaml_chunk(&chunk)?;
         let first_content = chunk
             .text
             .lines()

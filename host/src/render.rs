@@ -111,6 +111,15 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> RenderError {
     move |source| RenderError::Io { context, source }
 }
 
+/// The manifest files (`*.yaml`, `*.yml`, `*.json`) of a plain directory, in
+/// the order [`render`] reads them: sorted, hidden entries skipped, and with
+/// `recursive`, subdirectories after the files, depth first.
+pub fn manifest_files(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>, RenderError> {
+    let mut out = Vec::new();
+    collect_files(dir, recursive, &mut out)?;
+    Ok(out)
+}
+
 fn collect_files(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<(), RenderError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io(format!("reading directory {}", dir.display())))?

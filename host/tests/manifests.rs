@@ -253,3 +253,25 @@ fn yaml_output_round_trips_and_quotes_ambiguous_strings() {
     assert_eq!(to_yaml_stream(&objs), text, "deterministic");
     assert_eq!(to_yaml_stream(&[]), "");
 }
+
+#[test]
+fn documents_are_kept_in_order_as_written() {
+    use cnpg_guard_host::manifests::parse_documents;
+    let text = "# preamble\n---\na: &x {k: 1}\nb:\n  <<: *x\n  on: yes\n---\n---\nkind: ConfigMapList\nitems: [{kind: ConfigMap}]\n--- 3\n";
+    let docs = parse_documents(text).unwrap();
+    assert_eq!(
+        docs,
+        vec![
+            json!({"a": {"k": 1}, "b": {"k": 1, "on": true}}),
+            serde_json::Value::Null,
+            json!({"kind": "ConfigMapList", "items": [{"kind": "ConfigMap"}]}),
+            json!(3),
+        ]
+    );
+    assert_eq!(parse_documents("").unwrap(), Vec::<serde_json::Value>::new());
+    assert_eq!(
+        parse_documents("[{\"kind\":\"A\"}]").unwrap(),
+        vec![json!([{"kind": "A"}])]
+    );
+    assert!(parse_documents("a: [").is_err());
+}
