@@ -252,7 +252,7 @@ pub fn archives(cluster: &Cluster, default_ns: &str) -> Vec<Lineage> {
             Role::Archive,
             bos,
             dest,
-            "spec.backup.barmanObjectStore",
+            INLINE_ARCHIVE_PATH,
             cluster_name,
             ARCHIVE_DEFAULT,
         ));
@@ -446,6 +446,12 @@ pub fn first_server_name(cluster_name: &str) -> String {
     format!("{cluster_name}-v1")
 }
 
+/// Field path of the in-tree archive configuration, the block an in-tree
+/// recovery source copies its store keys from ([`EntryValue::CopyFromArchive`]):
+/// `spec.backup.barmanObjectStore` (cnpg@v1.30.0 `api/v1/cluster_types.go:2383,2390`;
+/// archived to by `pkg/management/postgres/archiver/archiver.go:242-243`).
+pub const INLINE_ARCHIVE_PATH: &str = "spec.backup.barmanObjectStore";
+
 /// The `barmanObjectStore` keys an in-tree recovery source copies from the
 /// archive configuration: where and how to read (not wal/data/retention
 /// settings; serverName is set separately).
@@ -466,7 +472,7 @@ pub enum EntryValue {
     /// A nested map, in order.
     Map(Vec<(String, EntryValue)>),
     /// Copy this key's value, as written, from the archive block
-    /// (`spec.backup.barmanObjectStore`); drop it when absent there.
+    /// ([`INLINE_ARCHIVE_PATH`]); drop it when absent there.
     CopyFromArchive(&'static str),
 }
 

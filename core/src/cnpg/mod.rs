@@ -57,6 +57,52 @@ pub const DEFAULT_DATABASE: &str = "app";
 
 pub use crate::view::Kind;
 
+/// `spec.bootstrap.recovery.recoveryTarget` key of a point-in-time target
+/// (cnpg@v1.30.0 `api/v1/cluster_types.go:2235`; RFC 3339 or PostgreSQL
+/// timestamp, no zone = UTC).
+pub const TARGET_TIME: &str = "targetTime";
+/// `recoveryTarget` key of an LSN target (`api/v1/cluster_types.go:2230`).
+pub const TARGET_LSN: &str = "targetLSN";
+/// `recoveryTarget` key that ends recovery at the first consistent state, a
+/// boolean (`api/v1/cluster_types.go:2239`).
+pub const TARGET_IMMEDIATE: &str = "targetImmediate";
+/// The webhook's message when more than one of `targetImmediate`,
+/// `targetLSN`, `targetName`, `targetXID`, `targetTime` is set: they are
+/// mutually exclusive (cnpg@v1.30.0 `internal/webhook/v1/cluster_webhook.go:1512-1538`).
+pub const TARGET_EXCLUSIVE_MESSAGE: &str = "Recovery target options are mutually exclusive";
+
+/// Serial of a new Cluster's first instance. CNPG gives an instance the first
+/// serial in `[1, N]` no listed instance uses (cnpg@v1.30.0
+/// `internal/controller/cluster_create.go:1119-1132`), so a Cluster created
+/// from nothing (a recovery) starts at 1.
+pub const FIRST_INSTANCE_SERIAL: u32 = 1;
+
+/// Name of a Cluster's instance (its pod and PVC): `<cluster>-<serial>`
+/// (cnpg@v1.30.0 `pkg/specs/pods.go:601-604`).
+pub fn instance_name(cluster: &str, serial: u32) -> String {
+    format!("{cluster}-{serial}")
+}
+
+/// Role of the job that restores a new primary from a backup; it names the
+/// job's only container too (cnpg@v1.30.0 `pkg/specs/jobs.go:316,376-378`).
+pub const FULL_RECOVERY_ROLE: &str = "full-recovery";
+
+/// Name of the job restoring a recovered Cluster's first instance:
+/// `<instance>-full-recovery` (cnpg@v1.30.0 `pkg/specs/jobs.go:321-324`).
+pub fn full_recovery_job(cluster: &str) -> String {
+    format!(
+        "{}-{FULL_RECOVERY_ROLE}",
+        instance_name(cluster, FIRST_INSTANCE_SERIAL)
+    )
+}
+
+/// The application Secret of a Cluster whose bootstrap names none:
+/// `<cluster>-app` (cnpg@v1.30.0 `api/v1/cluster_types.go:43-45`,
+/// `api/v1/cluster_funcs.go:569-591`).
+pub fn default_app_secret(cluster: &str) -> String {
+    format!("{cluster}-app")
+}
+
 /// True if a plugin entry is enabled: `enabled` defaults to true (cnpg@v1.30.0
 /// CRD default `api/v1/cluster_types.go:2599-2602`; `IsEnabled()` treats nil
 /// as true, `api/v1/cluster_funcs.go:410-416`). A disabled barman entry is
@@ -135,6 +181,28 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// The identity a recovery bootstrap creates when it restores this one,
+    /// with optional overrides. The database is the override, else this one's;
+    /// the owner is the override, else this one's owner if it was WRITTEN,
+    /// else the database: CNPG defaults a recovery's owner to its database
+    /// (cnpg@v1.30.0 `api/v1/cluster_defaults.go:264-271`), so a database
+    /// renamed without an owner gets an owner of the same name, not the old
+    /// defaulted one. The secret is kept.
+    pub fn recovered_as(&self, database: Option<&str>, owner: Option<&str>) -> Identity {
+        let database = database.filter(|d| !d.is_empty());
+        let owner = owner
+            .filter(|o| !o.is_empty())
+            .or(self.owner_explicit.then_some(self.owner.as_str()));
+        Identity::new(
+            "recovery",
+            Some(database.unwrap_or(&self.database)),
+            owner,
+            self.secret.as_deref(),
+        )
+    }
+}
+
 /// The application identity of a Cluster's bootstrap: the first method set
 /// (initdb, recovery, pg_basebackup); initdb's defaults when none is set
 /// (CNPG defaults a missing bootstrap to initdb, `cluster_defaults.go:233-240`).
@@ -174,4 +242,68 @@ pub fn find_external_cluster<'a>(
         .iter()
         .enumerate()
         .find(|(_, ec)| ec.name.as_deref() == Some(name))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    fn identity(initdb: serde_json::Value) -> Identity {
+        let c = Cluster::deserialize(&json!({"spec": {"bootstrap": {"initdb": initdb}}})).unwrap();
+        bootstrap_identity(&c)
+    }
+
+    #[test]
+    fn recovered_identity_defaults_the_owner_to_the_database() {
+        // (initdb, --database, --owner) -> (database, owner)
+        let cases = [
+            (json!({}), None, None, ("app", "app")),
+            (
+                json!({"database": "orders"}),
+                None,
+                None,
+                ("orders", "orders"),
+            ),
+            (json!({"database": "orders"}), Some("x"), None, ("x", "x")),
+            (
+                json!({"database": "orders", "owner": "shop"}),
+                Some("x"),
+                None,
+                ("x", "shop"),
+            ),
+            (
+                json!({"database": "orders"}),
+                None,
+                Some("o"),
+                ("orders", "o"),
+            ),
+            (
+                json!({"database": "orders"}),
+                Some(""),
+                Some(""),
+                ("orders", "orders"),
+            ),
+        ];
+        for (initdb, db, owner, want) in cases {
+            let r = identity(initdb.clone()).recovered_as(db, owner);
+            assert_eq!(
+                (r.database.as_str(), r.owner.as_str()),
+                want,
+                "{initdb} {db:?} {owner:?}"
+            );
+            assert_eq!(r.method, "recovery");
+        }
+        let r = identity(json!({"secret": {"name": "creds"}})).recovered_as(None, None);
+        assert_eq!(r.secret.as_deref(), Some("creds"));
+    }
+
+    #[test]
+    fn instance_and_job_names() {
+        assert_eq!(instance_name("pg", FIRST_INSTANCE_SERIAL), "pg-1");
+        assert_eq!(full_recovery_job("pg"), "pg-1-full-recovery");
+        assert_eq!(default_app_secret("pg"), "pg-app");
+    }
 }
