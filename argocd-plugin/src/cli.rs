@@ -1,284 +1,198 @@
-//! Command line: `generate` (the CMP entry) and `check` (local mode).
+//! Command line: `generate` (the CMP entry) and `check` (the shared check).
 //!
-//! Parsed by hand: the CMP's command line is fixed by plugin.yaml, and errors
-//! must be one line with no usage text (ArgoCD shows stderr verbatim).
+//! Errors are ONE line with no usage text: ArgoCD shows a CMP's stderr
+//! verbatim in the Application's error box.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use cnpg_guard_host::check::cli::{CHECK_AFTER_HELP, CheckArgs, SettingsArgs, run_check};
 
 use crate::pipeline::{self, Outcome};
 use crate::report;
-use crate::settings::{self, FlagOverrides};
+use crate::settings;
 use crate::{Failure, exit};
 
-/// Help text (`--help`), printed to stdout.
-pub const HELP: &str = "\
-argocd-cnpg-guard — render a GitOps path and check it with the cnpg-guard policy
+const ABOUT: &str = "Render a GitOps path and check it with the cnpg-guard policy";
 
-USAGE:
-  argocd-cnpg-guard generate [PATH] [FLAGS]      ArgoCD CMP entry: print checked manifests
-  argocd-cnpg-guard check PATH [-o text|json] [FLAGS]
-                                                  local mode: report findings only
+const LONG_ABOUT: &str = "\
+Render a GitOps path and check it with the cnpg-guard policy (the same .wasm Kubernetes
+admission runs).
 
-FLAGS (override PARAM_* / ARGOCD_ENV_* / CNPG_GUARD_* settings):
-  --strict-objectstores          an ObjectStore not in the render is a deny
-  --enable-helm                  let kustomize inflate helmCharts
-  --severity RULE=LEVEL          deny|warn|off|mutate, repeatable
-  --backup-label-key KEY         PVC backup label key, repeatable
+Settings come from flags, then the ArgoCD parameters of the Application (PARAM_*,
+ARGOCD_APP_PARAMETERS), then plugin env (ARGOCD_ENV_*), then sidecar defaults (CNPG_GUARD_*).
+Logging: -v/-vv or RUST_LOG, on stderr.";
 
-EXIT CODES:
-  0 ok (warnings allowed)  1 denied  2 bad usage/parameter  3 render failed  4 internal error
-";
-
-/// Output format of `check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Human lines.
-    Text,
-    /// One JSON document.
-    Json,
+#[derive(Parser, Debug)]
+#[command(
+    name = "argocd-cnpg-guard",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = exit::TABLE,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG wins.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
-/// A parsed command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// `generate [PATH]`.
-    Generate {
-        /// Source path (the CMP runs in it: default `.`).
-        path: PathBuf,
-        /// Flag overrides.
-        flags: FlagOverrides,
-    },
-    /// `check PATH`.
-    Check {
-        /// Source path.
-        path: PathBuf,
-        /// Output format.
-        format: Format,
-        /// Flag overrides.
-        flags: FlagOverrides,
-    },
-    /// `--help`.
-    Help,
-    /// `--version`.
-    Version,
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// ArgoCD CMP entry: render PATH, check every object, print the manifests.
+    #[command(
+        long_about = "\
+ArgoCD CMP entry: render PATH (default: the current directory, where argocd-cmp-server runs
+the plugin) the way `check` reads it, evaluate every object, and print the manifests with the
+policy's mutations applied and warnings in the cnpg-guard.io/warnings annotation. A denial, a
+source that fails to render, or an empty render prints NOTHING and exits non-zero: ArgoCD
+then shows the error instead of pruning the app.
+
+`-` reads a manifest stream from stdin, so generate can sit behind another generator
+(argocd-lovely-plugin chains, `helm template … | argocd-cnpg-guard generate -`).",
+        after_help = exit::TABLE
+    )]
+    Generate(GenerateArgs),
+    /// Check files, directories or stdin and report the findings (CI, pre-commit).
+    #[command(after_long_help = check_help())]
+    Check(CheckCmd),
 }
 
-/// Parses argv (without the program name).
-pub fn parse(args: &[String]) -> Result<Command, Failure> {
-    let mut it = args.iter();
-    let sub = match it.next().map(String::as_str) {
-        None => {
-            return Err(Failure::Usage(
-                "missing command: expected `generate` or `check <path>` (see --help)".into(),
-            ));
-        }
-        Some("-h" | "--help" | "help") => return Ok(Command::Help),
-        Some("-V" | "--version" | "version") => return Ok(Command::Version),
-        Some(s @ ("generate" | "check")) => s.to_string(),
-        Some(other) => {
-            return Err(Failure::Usage(format!(
-                "unknown command {:?}: expected `generate` or `check <path>`",
-                short(other)
-            )));
-        }
-    };
-    let mut flags = FlagOverrides::default();
-    let mut path: Option<PathBuf> = None;
-    let mut format = Format::Text;
-    while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |flag: &str| -> Result<String, Failure> {
-            match inline.clone().or_else(|| it.next().cloned()) {
-                Some(v) => Ok(v),
-                None => Err(Failure::Usage(format!("{flag} needs a value"))),
-            }
-        };
-        match name {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--strict-objectstores" => flags.strict_objectstores = Some(bool_flag(name, &inline)?),
-            "--enable-helm" => flags.enable_helm = Some(bool_flag(name, &inline)?),
-            "--severity" => {
-                let v = value(name)?;
-                let Some((rule, level)) = v.split_once('=') else {
-                    return Err(Failure::Usage(format!(
-                        "--severity expects RULE=LEVEL, got {:?}",
-                        short(&v)
-                    )));
-                };
-                flags
-                    .severity
-                    .insert(rule.trim().to_string(), level.trim().to_string());
-            }
-            "--backup-label-key" => flags.backup_label_keys.push(value(name)?),
-            "-o" | "--output" if sub == "check" => {
-                format = match value(name)?.as_str() {
-                    "text" => Format::Text,
-                    "json" => Format::Json,
-                    other => {
-                        return Err(Failure::Usage(format!(
-                            "-o expects text or json, got {:?}",
-                            short(other)
-                        )));
-                    }
-                }
-            }
-            s if s.starts_with('-') && s.len() > 1 => {
-                return Err(Failure::Usage(format!(
-                    "unknown flag {:?} for {sub}",
-                    short(s)
-                )));
-            }
-            _ => {
-                if path.is_some() {
-                    return Err(Failure::Usage(format!(
-                        "{sub} takes one path, got a second one {:?}",
-                        short(arg)
-                    )));
-                }
-                path = Some(PathBuf::from(arg));
-            }
-        }
-    }
-    if sub == "generate" {
-        return Ok(Command::Generate {
-            path: path.unwrap_or_else(|| PathBuf::from(".")),
-            flags,
-        });
-    }
-    match path {
-        Some(path) => Ok(Command::Check {
-            path,
-            format,
-            flags,
-        }),
-        None => Err(Failure::Usage("check needs a path to render".into())),
-    }
+fn check_help() -> String {
+    format!(
+        "{CHECK_AFTER_HELP}\n\nExamples:\n  argocd-cnpg-guard check apps/db\n  \
+         argocd-cnpg-guard check clusters/prod --flux -o sarif > cnpg.sarif\n  \
+         helm template db ./chart | argocd-cnpg-guard check - -o json\n\n{}",
+        exit::TABLE
+    )
 }
 
-fn bool_flag(name: &str, inline: &Option<String>) -> Result<bool, Failure> {
-    match inline.as_deref() {
-        None | Some("true") => Ok(true),
-        Some("false") => Ok(false),
-        Some(other) => Err(Failure::Usage(format!(
-            "{name} expects true or false, got {:?}",
-            short(other)
-        ))),
-    }
+#[derive(Args, Debug)]
+struct GenerateArgs {
+    /// Source path, or `-` for a manifest stream on stdin.
+    #[arg(default_value = ".", value_name = "PATH")]
+    path: PathBuf,
+    #[command(flatten)]
+    settings: SettingsArgs,
 }
 
-fn short(s: &str) -> String {
-    s.chars().take(64).collect()
+#[derive(Args, Debug)]
+struct CheckCmd {
+    #[command(flatten)]
+    args: CheckArgs,
+    /// Namespace of namespace-less objects (default: ARGOCD_APP_NAMESPACE, else `default`).
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
 }
 
-/// Runs a command line against an environment, writing to the given streams.
-/// Returns the exit code. Nothing is written to `stdout` unless the run succeeds.
+/// Runs a command line (without the program name) against an environment.
+/// Returns the exit code. Nothing is written to `stdout` unless the run
+/// succeeds.
 pub fn run(
     args: &[String],
     env: &BTreeMap<String, String>,
+    stdin: &mut dyn Read,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
-) -> i32 {
-    let result = parse(args).and_then(|cmd| execute(cmd, env));
-    match result {
-        Ok(Done { code, out, err }) => {
-            if !out.is_empty()
-                && let Err(e) = stdout
-                    .write_all(out.as_bytes())
-                    .and_then(|()| stdout.flush())
-            {
-                let _ = writeln!(stderr, "cnpg-guard: cannot write output: {e}");
-                return exit::INTERNAL;
-            }
-            if !err.is_empty() {
-                let _ = stderr.write_all(err.as_bytes());
-            }
-            code
+) -> u8 {
+    let argv = std::iter::once("argocd-cnpg-guard".to_string()).chain(args.iter().cloned());
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(&e, stdout, stderr),
+    };
+    cnpg_guard_host::check::cli::init_logger("argocd-cnpg-guard", cli.verbose);
+    match cli.command {
+        Cmd::Check(c) => {
+            let ns = c.namespace.or_else(|| {
+                env.get("ARGOCD_APP_NAMESPACE")
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty())
+            });
+            run_check("cnpg-guard", &c.args, ns, env, stdin, stdout, stderr)
         }
-        Err(failure) => {
-            let _ = writeln!(stderr, "cnpg-guard: {failure}");
-            failure.exit_code()
+        Cmd::Generate(g) => match generate(&g, env, stdin) {
+            Ok(Done { code, out, err }) => {
+                if !out.is_empty()
+                    && let Err(e) = stdout
+                        .write_all(out.as_bytes())
+                        .and_then(|()| stdout.flush())
+                {
+                    let _ = writeln!(stderr, "cnpg-guard: cannot write output: {e}");
+                    return exit::INTERNAL;
+                }
+                if !err.is_empty() {
+                    let _ = stderr.write_all(err.as_bytes());
+                }
+                code
+            }
+            Err(failure) => {
+                let _ = writeln!(stderr, "cnpg-guard: {failure}");
+                failure.exit_code()
+            }
+        },
+    }
+}
+
+/// `--help`/`--version` print to stdout and exit 0; any other parse error is
+/// one line on stderr, exit 2.
+fn clap_error(e: &clap::Error, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = write!(stdout, "{}", e.render());
+            exit::OK
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("bad command line");
+            let msg = first.strip_prefix("error: ").unwrap_or(first);
+            let _ = writeln!(stderr, "cnpg-guard: {msg} (see --help)");
+            exit::USAGE
         }
     }
 }
 
-/// What a successful dispatch produced.
+/// What a successful `generate` produced.
 struct Done {
-    code: i32,
+    code: u8,
     out: String,
     err: String,
 }
 
-fn execute(cmd: Command, env: &BTreeMap<String, String>) -> Result<Done, Failure> {
-    match cmd {
-        Command::Help => Ok(Done {
-            code: exit::OK,
-            out: HELP.to_string(),
-            err: String::new(),
-        }),
-        Command::Version => Ok(Done {
-            code: exit::OK,
-            out: format!("argocd-cnpg-guard {}\n", env!("CARGO_PKG_VERSION")),
-            err: String::new(),
-        }),
-        Command::Generate { path, flags } => {
-            let settings = settings::resolve(env, &flags).map_err(Failure::Settings)?;
-            let outcome = pipeline::evaluate(&path, &settings, env)?;
-            let app = env
-                .get("ARGOCD_APP_NAME")
-                .filter(|a| !a.is_empty())
-                .cloned()
-                .unwrap_or_else(|| path.display().to_string());
-            if !outcome.summary().accepted() {
-                return Ok(Done {
-                    code: exit::DENIED,
-                    out: String::new(),
-                    err: report::denial_message(&outcome.results, &app),
-                });
-            }
-            let out = pipeline::to_yaml(&outcome.objects)?;
-            Ok(Done {
-                code: exit::OK,
-                err: warn_log(&outcome),
-                out,
-            })
-        }
-        Command::Check {
-            path,
-            format,
-            flags,
-        } => {
-            let settings = settings::resolve(env, &flags).map_err(Failure::Settings)?;
-            let outcome = pipeline::evaluate(&path, &settings, env)?;
-            let shown = path.display().to_string();
-            let code = if outcome.summary().accepted() {
-                exit::OK
-            } else {
-                exit::DENIED
-            };
-            let out = match format {
-                Format::Text => report::text_report(&shown, &outcome.results),
-                Format::Json => {
-                    let mut s = serde_json::to_string_pretty(&report::json_report(
-                        &shown,
-                        &outcome.results,
-                    ))
-                    .map_err(|e| Failure::Internal(format!("cannot encode report: {e}")))?;
-                    s.push('\n');
-                    s
-                }
-            };
-            Ok(Done {
-                code,
-                out,
-                err: String::new(),
-            })
-        }
+fn generate(
+    g: &GenerateArgs,
+    env: &BTreeMap<String, String>,
+    stdin: &mut dyn Read,
+) -> Result<Done, Failure> {
+    let settings = settings::resolve(env, &g.settings.overrides()).map_err(Failure::Settings)?;
+    let input = pipeline::input_of(&g.path, stdin)?;
+    let outcome = pipeline::evaluate(input, &settings, env)?;
+    let app = env
+        .get("ARGOCD_APP_NAME")
+        .filter(|a| !a.is_empty())
+        .cloned()
+        .unwrap_or_else(|| g.path.display().to_string());
+    if !outcome.summary().accepted() {
+        return Ok(Done {
+            code: exit::DENIED,
+            out: String::new(),
+            err: report::denial_message(&outcome.results, &app),
+        });
     }
+    Ok(Done {
+        code: exit::OK,
+        err: warn_log(&outcome),
+        out: pipeline::to_yaml(&outcome.objects),
+    })
 }
 
 /// On success, warnings also go to stderr: ArgoCD only logs it (the UI shows
@@ -301,20 +215,21 @@ mod tests {
         a.iter().map(|s| s.to_string()).collect()
     }
 
+    fn run_args(a: &[&str], env: &BTreeMap<String, String>) -> (u8, String, String) {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let code = run(&args(a), env, &mut std::io::empty(), &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
     #[test]
     fn parses_generate_and_check() {
-        assert_eq!(
-            parse(&args(&["generate"])).unwrap(),
-            Command::Generate {
-                path: ".".into(),
-                flags: FlagOverrides::default()
-            }
-        );
-        let Command::Check {
-            path,
-            format,
-            flags,
-        } = parse(&args(&[
+        let cli = Cli::try_parse_from([
+            "argocd-cnpg-guard",
             "check",
             "apps/db",
             "-o",
@@ -323,16 +238,21 @@ mod tests {
             "--severity",
             "pvc-backup-label=deny",
             "--backup-label-key=backup",
-        ]))
-        .unwrap()
-        else {
+        ])
+        .unwrap();
+        let Cmd::Check(c) = cli.command else {
             panic!("not check")
         };
-        assert_eq!(path, PathBuf::from("apps/db"));
-        assert_eq!(format, Format::Json);
-        assert_eq!(flags.strict_objectstores, Some(true));
-        assert_eq!(flags.severity["pvc-backup-label"], "deny");
-        assert_eq!(flags.backup_label_keys, vec!["backup".to_string()]);
+        assert_eq!(c.args.paths, vec![PathBuf::from("apps/db")]);
+        let o = c.args.settings.overrides();
+        assert_eq!(o.strict_objectstores, Some(true));
+        assert_eq!(o.severity["pvc-backup-label"], "deny");
+        assert_eq!(o.backup_label_keys, vec!["backup".to_string()]);
+        let cli = Cli::try_parse_from(["argocd-cnpg-guard", "generate"]).unwrap();
+        let Cmd::Generate(g) = cli.command else {
+            panic!("not generate")
+        };
+        assert_eq!(g.path, PathBuf::from("."));
     }
 
     #[test]
@@ -341,36 +261,34 @@ mod tests {
             &[][..],
             &["frobnicate"][..],
             &["check"][..],
-            &["check", "a", "b"][..],
             &["check", "a", "-o", "yaml"][..],
             &["generate", "--nope"][..],
             &["generate", "-o", "json"][..],
+            &["generate", "--strict-objectstores=maybe"][..],
         ] {
-            let mut out = Vec::new();
-            let mut err = Vec::new();
-            let code = run(&args(bad), &BTreeMap::new(), &mut out, &mut err);
-            assert_eq!(code, exit::USAGE, "{bad:?}");
+            let (code, out, err) = run_args(bad, &BTreeMap::new());
+            assert_eq!(code, exit::USAGE, "{bad:?}: {err}");
             assert!(out.is_empty());
-            let err = String::from_utf8(err).unwrap();
             assert_eq!(err.lines().count(), 1, "{err}");
-            assert!(!err.contains("USAGE"), "{err}");
+            assert!(err.starts_with("cnpg-guard: "), "{err}");
+            assert!(!err.contains("Usage"), "{err}");
         }
+    }
+
+    #[test]
+    fn help_teaches_exit_codes() {
+        let (code, out, _) = run_args(&["check", "--help"], &BTreeMap::new());
+        assert_eq!(code, exit::OK);
+        assert!(out.contains("--flux"), "{out}");
+        assert!(out.contains("3  render"), "{out}");
     }
 
     #[test]
     fn bad_parameter_exits_2_before_rendering() {
         let env: BTreeMap<String, String> =
             [("PARAM_STRICT_OBJECTSTORES".to_string(), "maybe".to_string())].into();
-        let mut out = Vec::new();
-        let mut err = Vec::new();
-        let code = run(
-            &args(&["generate", "/nonexistent"]),
-            &env,
-            &mut out,
-            &mut err,
-        );
+        let (code, _, err) = run_args(&["generate", "/nonexistent"], &env);
         assert_eq!(code, exit::USAGE);
-        let err = String::from_utf8(err).unwrap();
         assert!(
             err.starts_with("cnpg-guard: bad parameter PARAM_STRICT_OBJECTSTORES:"),
             "{err}"

@@ -1,14 +1,13 @@
 //! `argocd-cnpg-guard`: an ArgoCD Config Management Plugin (CMP v2) that
-//! renders an Application's source with kustomize, runs every rendered object
-//! through the embedded cnpg-guard policy as a CREATE (answering the policy's
-//! lookups from the render), applies the policy's mutations, and either prints
-//! the manifests or fails the render with one line per finding.
+//! renders an Application's source, runs every rendered object through the
+//! embedded cnpg-guard policy as a CREATE (answering the policy's lookups
+//! from the render), applies the policy's mutations, and either prints the
+//! manifests or fails the render with one line per finding.
 //!
-//! The same pipeline backs a local mode (`check <path>`) for Flux users and CI.
+//! `check` is the one check shared with `kubectl cnpg-plan check`
+//! ([`cnpg_guard_host::check`]): same flags, output and exit codes.
 //!
-//! Exit codes (see [`exit`]): 0 rendered/accepted, 1 denied by the policy,
-//! 2 bad command line or parameter, 3 render failed (kustomize error, empty
-//! output, unparseable manifests), 4 internal error (policy engine, output).
+//! Exit codes: [`exit`] (one table for both programs).
 
 #![cfg_attr(
     test,
@@ -23,24 +22,10 @@
 pub mod cli;
 pub mod pipeline;
 pub mod report;
-pub mod settings;
 
-/// Process exit codes. Each means one thing, so CI and humans can branch on it.
-pub mod exit {
-    /// Rendered (generate) or nothing denied (check). Warnings do not fail.
-    pub const OK: i32 = 0;
-    /// The policy denied at least one object.
-    pub const DENIED: i32 = 1;
-    /// Bad command line or bad parameter/env value.
-    pub const USAGE: i32 = 2;
-    /// The source could not be rendered: kustomize failed, the render was
-    /// empty, or the output is not parseable manifests.
-    pub const RENDER: i32 = 3;
-    /// The policy engine failed, or output could not be written.
-    pub const INTERNAL: i32 = 4;
-}
+pub use cnpg_guard_host::check::{exit, settings};
 
-/// Why a run failed, with the exit code that goes with it.
+/// Why a `generate` run failed, with the exit code that goes with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// Bad command line.
@@ -48,7 +33,7 @@ pub enum Failure {
     /// Bad parameter or env value.
     Settings(settings::SettingsError),
     /// Settings the policy's `validate_settings` rejected (e.g. an unknown
-    /// rule id in `severity`); the policy's message.
+    /// rule id in `severity`), or another check-level usage error.
     PolicySettings(String),
     /// Render failed or was empty.
     Render(String),
@@ -58,7 +43,7 @@ pub enum Failure {
 
 impl Failure {
     /// The exit code for this failure.
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> u8 {
         match self {
             Failure::Usage(_) | Failure::Settings(_) | Failure::PolicySettings(_) => exit::USAGE,
             Failure::Render(_) => exit::RENDER,
@@ -67,12 +52,22 @@ impl Failure {
     }
 }
 
+impl From<cnpg_guard_host::check::CheckError> for Failure {
+    fn from(e: cnpg_guard_host::check::CheckError) -> Failure {
+        use cnpg_guard_host::check::CheckError;
+        match e {
+            CheckError::Usage(m) => Failure::PolicySettings(m),
+            CheckError::Render(m) => Failure::Render(m),
+            CheckError::Internal(m) => Failure::Internal(m),
+        }
+    }
+}
+
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Usage(m) => write!(f, "{m}"),
+            Failure::Usage(m) | Failure::PolicySettings(m) => write!(f, "{m}"),
             Failure::Settings(e) => write!(f, "bad parameter {e}"),
-            Failure::PolicySettings(m) => write!(f, "bad parameter: {m}"),
             Failure::Render(m) => write!(f, "render failed: {m}"),
             Failure::Internal(m) => write!(f, "internal error: {m}"),
         }

@@ -1,17 +1,18 @@
 //! render → parse → evaluate every object through the embedded policy →
-//! apply mutations and annotate warnings. The host crate does the heavy
-//! lifting; this module only wires it and shapes the result.
+//! apply mutations and annotate warnings. Rendering and evaluation are the
+//! shared check's ([`cnpg_guard_host::check`]); this module only shapes the
+//! result for ArgoCD.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use cnpg_guard_host::check::{self, Input, Options};
+use cnpg_guard_host::manifests;
 use serde_json::Value;
 
 use crate::Failure;
 use crate::report::{self, ObjectResult, Summary};
 use crate::settings::PluginSettings;
-
-mod host;
 
 /// The result of evaluating one render.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,17 +31,85 @@ impl Outcome {
     }
 }
 
-/// Renders `path` (a directory, or a single manifest file) and evaluates
-/// every object. An empty render is a failure:
-/// printing nothing would make ArgoCD prune the whole app.
+/// Renders `input` exactly as `check` would (same walk, same parser) and
+/// evaluates every object. Unlike `check`, ANY source that fails to render
+/// fails the whole run, and an empty render is a failure: printing a partial
+/// or empty stream would make ArgoCD prune what is missing.
 pub fn evaluate(
-    path: &Path,
+    input: Input,
     settings: &PluginSettings,
     env: &BTreeMap<String, String>,
 ) -> Result<Outcome, Failure> {
-    let policy_settings = settings.policy_settings();
-    let (objects, results) = host::render_and_evaluate(path, settings, &policy_settings, env)?;
-    finish(objects, results)
+    let opts = Options {
+        policy_settings: settings.policy_settings(),
+        namespace: env
+            .get("ARGOCD_APP_NAMESPACE")
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
+        enable_helm: settings.enable_helm,
+        ..Options::default()
+    };
+    let cache = check::module_cache(env);
+    let inputs = [input];
+    let (engine, prepared) = std::thread::scope(|s| {
+        let engine = s.spawn(|| check::load_engine(cache, &opts.policy_settings));
+        (engine.join(), check::prepare(&inputs, &opts))
+    });
+    // A bad setting is reported before a render error: it is the cheaper fix.
+    let engine = engine
+        .map_err(|_| Failure::Internal("the policy engine thread stopped unexpectedly".into()))??;
+    let prepared = prepared.map_err(|e| shown_paths(Failure::from(e), env))?;
+    let errors = prepared.errors();
+    if !errors.is_empty() {
+        let text: Vec<String> = errors.iter().map(|(_, e)| e.to_string()).collect();
+        return Err(shown_paths(
+            Failure::Render(check::one_line_bounded(&text.join("\n"))),
+            env,
+        ));
+    }
+    let report = check::evaluate(&engine, prepared, &opts)?;
+    let results = report
+        .checked
+        .into_iter()
+        .map(|c| ObjectResult {
+            object: c.object,
+            verdict: c.verdict,
+        })
+        .collect();
+    finish(report.objects, results)
+}
+
+/// Error texts name the app's source path (`ARGOCD_APP_SOURCE_PATH`), not
+/// the per-request extraction dir, so the (cached) error is the same for
+/// every request of the same commit.
+fn shown_paths(f: Failure, env: &BTreeMap<String, String>) -> Failure {
+    let Some(shown) = env.get("ARGOCD_APP_SOURCE_PATH").filter(|p| !p.is_empty()) else {
+        return f;
+    };
+    let fix = |m: String| match std::env::current_dir() {
+        Ok(cwd) => m.replace(&cwd.display().to_string(), shown),
+        Err(_) => m,
+    };
+    match f {
+        Failure::Render(m) => Failure::Render(fix(m)),
+        other => other,
+    }
+}
+
+/// The input of `generate`: a path, or `-` for stdin.
+pub fn input_of(path: &Path, stdin: &mut dyn std::io::Read) -> Result<Input, Failure> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        stdin
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::Usage(format!("-: cannot read stdin: {e}")))?;
+        Ok(Input::Stream {
+            label: "-".into(),
+            text,
+        })
+    } else {
+        Ok(Input::Path(path.to_path_buf()))
+    }
 }
 
 /// Applies the warnings annotation; checks the result shape.
@@ -69,8 +138,8 @@ fn finish(mut objects: Vec<Value>, results: Vec<ObjectResult>) -> Result<Outcome
 }
 
 /// Serialises output objects as a `---`-separated YAML stream, in order.
-pub fn to_yaml(objects: &[Value]) -> Result<String, Failure> {
-    host::to_yaml(objects)
+pub fn to_yaml(objects: &[Value]) -> String {
+    manifests::to_yaml_stream(objects)
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
-//! Turning verdicts into what people see: the ArgoCD error box, the warnings
-//! annotation on output objects, and the local `check` report.
+//! Turning verdicts into what ArgoCD shows: the error box of a denied render
+//! and the warnings annotation on output objects. (`check` reports are the
+//! shared check's: `cnpg_guard_host::check::report`.)
 
-use cnpg_guard_core::{Exemption, Finding, ObjectRef, Severity, Verdict};
-use serde::Serialize;
+use cnpg_guard_core::{Finding, ObjectRef, Verdict};
 use serde_json::{Map, Value};
 
 /// Annotation carrying the warnings of one object into ArgoCD's desired
@@ -196,110 +196,10 @@ pub fn set_warnings_annotation(obj: &mut Value, value: Option<String>) {
     }
 }
 
-/// Machine-readable report of `check -o json`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JsonReport<'a> {
-    /// The path that was rendered.
-    pub path: &'a str,
-    /// False when any object was denied.
-    pub accepted: bool,
-    /// Objects evaluated.
-    pub objects: usize,
-    /// Objects denied.
-    pub denied_objects: usize,
-    /// Every finding, in render order (deny and warn).
-    pub findings: Vec<Finding>,
-    /// Exemptions honoured, in render order.
-    pub exemptions: Vec<Exemption>,
-    /// Objects the policy changes on admission (the output of `generate`
-    /// carries the changed version), in render order.
-    pub mutated: Vec<ObjectRef>,
-}
-
-/// Builds the `check -o json` report.
-pub fn json_report<'a>(path: &'a str, results: &[ObjectResult]) -> JsonReport<'a> {
-    let s = Summary::of(results);
-    let findings = results
-        .iter()
-        .flat_map(|r| r.verdict.findings.iter())
-        .map(|f| {
-            let mut f = f.clone();
-            if f.text.is_empty() {
-                f.text = f.render();
-            }
-            f
-        })
-        .collect();
-    let exemptions = results
-        .iter()
-        .flat_map(|r| r.verdict.exemptions.iter().cloned())
-        .collect();
-    let mutated = results
-        .iter()
-        .filter(|r| r.verdict.mutated_object.is_some())
-        .map(|r| r.object.clone())
-        .collect();
-    JsonReport {
-        path,
-        accepted: s.accepted(),
-        objects: s.objects,
-        denied_objects: s.denied_objects,
-        findings,
-        exemptions,
-        mutated,
-    }
-}
-
-/// Builds the `check -o text` report: one line per finding, then a summary.
-pub fn text_report(path: &str, results: &[ObjectResult]) -> String {
-    let s = Summary::of(results);
-    let mut out = String::new();
-    for r in results {
-        for f in &r.verdict.findings {
-            let tag = match f.severity {
-                Severity::Deny => "deny",
-                Severity::Warn => "warn",
-            };
-            out.push_str(&format!("{tag}: {}\n", finding_line(f)));
-        }
-        if r.verdict.mutated_object.is_some() {
-            out.push_str(&format!(
-                "mutate: {}: changed by the policy on admission \
-                 (`generate` prints the changed object)\n",
-                r.object
-            ));
-        }
-        for e in &r.verdict.exemptions {
-            out.push_str(&format!(
-                "exempt: {}: [{}] {}\n",
-                e.object,
-                e.rule,
-                one_line(&e.reason)
-            ));
-        }
-    }
-    let verdict = if s.accepted() {
-        "no object denied".to_string()
-    } else {
-        format!(
-            "{} denied ({})",
-            plural(s.denied_objects, "object", "objects"),
-            plural(s.deny_findings, "finding", "findings")
-        )
-    };
-    out.push_str(&format!(
-        "cnpg-guard: {} checked, {verdict}, {} in {}\n",
-        plural(s.objects, "object", "objects"),
-        plural(s.warn_findings, "warning", "warnings"),
-        one_line(path)
-    ));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cnpg_guard_core::Severity;
     use serde_json::json;
 
     fn finding(rule: &str, sev: Severity, name: &str) -> Finding {
@@ -405,14 +305,5 @@ mod tests {
             json!({"metadata": {"annotations": {"a": "b", WARNINGS_ANNOTATION: "stale"}}});
         set_warnings_annotation(&mut keep, None);
         assert_eq!(keep, json!({"metadata": {"annotations": {"a": "b"}}}));
-    }
-
-    #[test]
-    fn text_report_summary() {
-        let results = vec![result(vec![finding("x", Severity::Warn, "c")])];
-        let t = text_report("apps/db", &results);
-        assert!(
-            t.ends_with("cnpg-guard: 1 object checked, no object denied, 1 warning in apps/db\n")
-        );
     }
 }

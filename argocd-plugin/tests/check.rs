@@ -17,9 +17,12 @@ fn check_text_passes_with_warning() {
     let app = App::new("missing-objectstore", "gitea");
     let run = run_in(app.tmp.path(), &["check", &app.source_path], vec![]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // Located in the file that declares the Cluster.
     assert!(
-        run.stdout
-            .contains("warn: Cluster cloudnative-pg/gitea-database: "),
+        run.stdout.contains(&format!(
+            "{}/cluster.yaml:1: warn: Cluster cloudnative-pg/gitea-database: ",
+            app.source_path
+        )),
         "{}",
         run.stdout
     );
@@ -33,7 +36,7 @@ fn check_text_passes_with_warning() {
             .lines()
             .last()
             .unwrap()
-            .starts_with("cnpg-guard: 2 objects checked, no object denied, 1 warning in "),
+            .starts_with("cnpg-guard: 2 objects checked, no object denied, 1 warning"),
         "{}",
         run.stdout
     );
@@ -79,10 +82,15 @@ fn check_render_error_is_exit_3() {
 }
 
 #[test]
-fn check_missing_path_is_exit_3() {
+fn check_missing_path_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
     let run = run_in(tmp.path(), &["check", "no/such/dir"], vec![]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "cnpg-guard: no/such/dir: no such file or directory\n"
+    );
+    assert!(run.stdout.is_empty());
 }
 
 #[test]

@@ -156,7 +156,7 @@ fn missing_objectstore_warns_by_default_with_annotation() {
     let cluster = find(&objs, "Cluster", "gitea-database");
     let w = warnings(cluster).unwrap_or_else(|| panic!("no annotation: {cluster}"));
     assert!(w.starts_with("1 finding(s): [objectstore-missing] "), "{w}");
-    assert!(w.contains("not in this render"), "{w}");
+    assert!(w.contains("not in this tree"), "{w}");
     assert!(w.contains("shared-backup-store"), "{w}");
     assert!(w.chars().count() <= 1024);
     // Only the affected object is annotated; the rest is untouched.

@@ -479,7 +479,7 @@ fn missing_object_store_is_denied() {
     assert!(
         finding(&v, "objectstore-missing")
             .message
-            .contains("not in this render")
+            .contains("not in this tree")
     );
     // Present: fine. In another namespace: still missing.
     assert!(create(&cluster("pg", Some("pg-v1"), None), vec![store()]).accepted);

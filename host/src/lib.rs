@@ -10,7 +10,8 @@
 //!   are answered from a [`ContextSource`], e.g. a [`MemorySource`] holding the
 //!   manifests being checked ([`callbacks`]).
 //! - [`manifests`] parses YAML/JSON streams, [`render`] runs kustomize,
-//!   [`bundle`] evaluates a whole set of objects.
+//!   [`bundle`] evaluates a whole set of objects, and [`check`] is the one
+//!   `check` command both CLIs run (tree walk, Flux mode, reports, exit codes).
 
 mod context;
 mod engine;
@@ -21,6 +22,7 @@ mod wasi;
 
 pub mod bundle;
 pub mod callbacks;
+pub mod check;
 pub mod manifests;
 pub mod masks;
 pub mod render;

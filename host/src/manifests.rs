@@ -85,6 +85,15 @@ pub fn parse_file(path: &Path) -> Result<Vec<Value>, ManifestError> {
 /// Parses a YAML multi-document stream, or JSON (one object, an array of
 /// objects, or several concatenated values), into objects.
 pub fn parse_stream(text: &str) -> Result<Vec<Value>, ManifestError> {
+    Ok(parse_stream_located(text)?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect())
+}
+
+/// [`parse_stream`], with the 1-based line where each object's document
+/// starts (every item of a `List` gets the line of its list).
+pub fn parse_stream_located(text: &str) -> Result<Vec<(Value, u64)>, ManifestError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
@@ -108,7 +117,7 @@ enum JsonFailure {
     Later(ManifestError),
 }
 
-fn parse_json(text: &str) -> Result<Vec<Value>, JsonFailure> {
+fn parse_json(text: &str) -> Result<Vec<(Value, u64)>, JsonFailure> {
     let mut out = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     let mut document = 0usize;
@@ -274,7 +283,7 @@ fn yaml_chunk(chunk: &Chunk<'_>) -> Result<Vec<Value>, ManifestError> {
     })
 }
 
-fn parse_yaml(text: &str) -> Result<Vec<Value>, ManifestError> {
+fn parse_yaml(text: &str) -> Result<Vec<(Value, u64)>, ManifestError> {
     let mut out = Vec::new();
     for chunk in split_documents(text) {
         let docs = yaml_chunk(&chunk)?;
@@ -327,7 +336,7 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn push_document(
-    out: &mut Vec<Value>,
+    out: &mut Vec<(Value, u64)>,
     doc: Value,
     document: usize,
     line: u64,
@@ -345,7 +354,7 @@ fn push_document(
 
 /// `kind: XyzList` with an `items` array becomes its items (recursively).
 fn flatten(
-    out: &mut Vec<Value>,
+    out: &mut Vec<(Value, u64)>,
     obj: Value,
     document: usize,
     line: u64,
@@ -356,7 +365,7 @@ fn flatten(
         .is_some_and(|k| k.ends_with("List"))
         && obj.get("items").is_some_and(Value::is_array);
     if !is_list {
-        out.push(obj);
+        out.push((obj, line));
         return Ok(());
     }
     let kind = obj

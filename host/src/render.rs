@@ -2,8 +2,8 @@
 //! kustomization, else the `*.yaml`/`*.yml`/`*.json` files it contains.
 //!
 //! kustomize runs with safe defaults: no `--enable-exec`, no
-//! `--enable-alpha-plugins`, the default load restrictor, and `--enable-helm`
-//! only on request. It is started directly (never through a shell).
+//! `--enable-alpha-plugins`, the default load restrictor (off only for Flux
+//! mode, as Flux builds), and `--enable-helm` only on request. It is started directly (never through a shell).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,6 +28,9 @@ pub struct RenderOptions {
     /// then `kubectl`, on `PATH`. A program whose file name starts with
     /// `kubectl` is invoked as `kubectl kustomize`.
     pub kustomize: Option<PathBuf>,
+    /// `--load-restrictor LoadRestrictionsNone`, as Flux's kustomize-controller
+    /// builds (files outside the kustomization root may be loaded).
+    pub load_restrictor_none: bool,
 }
 
 /// Why a directory could not be rendered.
@@ -189,6 +192,10 @@ fn kustomize(dir: &Path, opts: &RenderOptions) -> Result<Vec<Value>, RenderError
     args.push(dir.to_string_lossy().into_owned());
     if opts.enable_helm {
         args.push("--enable-helm".to_string());
+    }
+    if opts.load_restrictor_none {
+        args.push("--load-restrictor".to_string());
+        args.push("LoadRestrictionsNone".to_string());
     }
     let command = format!("{} {}", program.display(), args.join(" "));
     let output = Command::new(&program)

@@ -268,7 +268,10 @@ fn documents_are_kept_in_order_as_written() {
             json!(3),
         ]
     );
-    assert_eq!(parse_documents("").unwrap(), Vec::<serde_json::Value>::new());
+    assert_eq!(
+        parse_documents("").unwrap(),
+        Vec::<serde_json::Value>::new()
+    );
     assert_eq!(
         parse_documents("[{\"kind\":\"A\"}]").unwrap(),
         vec![json!([{"kind": "A"}])]

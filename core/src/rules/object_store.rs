@@ -62,10 +62,10 @@ pub(crate) fn check_cluster(cx: &mut Cx<'_>, cluster: &Cluster) {
             let (message, fix) = if cx.render_mode() {
                 (
                     format!(
-                        "barmanObjectName '{store}' ({role}) names an ObjectStore that is not in this render (namespace '{ns}'); if no other Application creates it, archiving silently stalls and WAL fills the PVC"
+                        "barmanObjectName '{store}' ({role}) names an ObjectStore that is not in this tree (namespace '{ns}'); if nothing else (another Application or Flux Kustomization) creates it, archiving silently stalls and WAL fills the PVC"
                     ),
                     format!(
-                        "add an ObjectStore '{store}' to this app, or make sure the Application that owns it syncs first (or fix the name)"
+                        "add ObjectStore '{store}' to this tree, or make sure whatever owns it syncs first (or fix the name); --strict-objectstores makes this a deny"
                     ),
                 )
             } else {

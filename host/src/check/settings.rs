@@ -1,4 +1,5 @@
-//! Plugin settings: read from the environment ArgoCD gives a CMP, as data.
+//! Settings of both CLIs (`argocd-cnpg-guard`, `kubectl cnpg-plan check`):
+//! read from flags and from the environment ArgoCD gives a CMP, as data.
 //!
 //! Sources, highest precedence first (like argocd-lovely-plugin):
 //!
@@ -53,7 +54,7 @@ pub const PARAMS: &[ParamSpec] = &[
     ParamSpec {
         name: "strict-objectstores",
         shape: Shape::Bool,
-        help: "true: an ObjectStore referenced by a Cluster but not in this render is a deny \
+        help: "true: an ObjectStore referenced by a Cluster but not in this tree is a deny \
                (default false: a warning, since it may live in another app)",
     },
     ParamSpec {
@@ -76,6 +77,12 @@ pub const PARAMS: &[ParamSpec] = &[
         name: "honour-exemptions",
         shape: Shape::Bool,
         help: "false: ignore per-object exemption annotations (policy default: true)",
+    },
+    ParamSpec {
+        name: "operator-inherited-labels",
+        shape: Shape::List,
+        help: "label keys (with * and ? wildcards) the operator's INHERITED_LABELS copies from \
+               Clusters to PVCs, so pvc-backup-label sees them",
     },
     ParamSpec {
         name: "enable-helm",
@@ -126,13 +133,15 @@ pub struct PluginSettings {
     pub lineage_scope: Option<String>,
     /// `honour-exemptions`, when set.
     pub honour_exemptions: Option<bool>,
+    /// `operator-inherited-labels`, when set.
+    pub operator_inherited_labels: Option<Vec<String>>,
 }
 
 impl PluginSettings {
     /// The policy settings JSON (camelCase, as the policy's `validate_settings` takes it).
     ///
     /// Always `contextSource: "render"`: lookups are answered from the render,
-    /// so a missing ObjectStore is worded "not in this render". The CMP default
+    /// so a missing ObjectStore is worded "not in this tree". The CMP default
     /// for `objectstore-missing` is `warn` (`deny` with `strict-objectstores`);
     /// an explicit `severity` entry wins over both.
     pub fn policy_settings(&self) -> Value {
@@ -157,6 +166,9 @@ impl PluginSettings {
         }
         if let Some(h) = self.honour_exemptions {
             out.insert("honourExemptions".into(), json!(h));
+        }
+        if let Some(labels) = &self.operator_inherited_labels {
+            out.insert("operatorInheritedLabels".into(), json!(labels));
         }
         Value::Object(out)
     }
@@ -370,6 +382,12 @@ pub struct FlagOverrides {
     pub severity: BTreeMap<String, String>,
     /// `--backup-label-key KEY`, repeatable.
     pub backup_label_keys: Vec<String>,
+    /// `--lineage-scope namespace|cluster`.
+    pub lineage_scope: Option<String>,
+    /// `--honour-exemptions=false`.
+    pub honour_exemptions: Option<bool>,
+    /// `--operator-inherited-label PATTERN`, repeatable.
+    pub operator_inherited_labels: Vec<String>,
 }
 
 impl FlagOverrides {
@@ -399,6 +417,26 @@ impl FlagOverrides {
                 (
                     "--backup-label-key".into(),
                     Raw::List(self.backup_label_keys.clone()),
+                ),
+            );
+        }
+        if let Some(scope) = &self.lineage_scope {
+            layer.values.insert(
+                "lineage-scope",
+                ("--lineage-scope".into(), Raw::Str(scope.clone())),
+            );
+        }
+        if let Some(v) = self.honour_exemptions {
+            layer
+                .values
+                .insert("honour-exemptions", ("--honour-exemptions".into(), b(v)));
+        }
+        if !self.operator_inherited_labels.is_empty() {
+            layer.values.insert(
+                "operator-inherited-labels",
+                (
+                    "--operator-inherited-label".into(),
+                    Raw::List(self.operator_inherited_labels.clone()),
                 ),
             );
         }
@@ -549,7 +587,9 @@ fn apply_scalar(
                     .collect(),
                 Raw::Map(_) => return Err(err(src, "expected a list of strings")),
             };
-            for item in &items {
+            // Inherited-label patterns carry wildcards; the policy's own
+            // validate_settings checks them.
+            for item in items.iter().filter(|_| spec.name == "backup-label-keys") {
                 if !cnpg_guard_core::settings::is_label_key(item) {
                     return Err(err(
                         src,
@@ -557,8 +597,10 @@ fn apply_scalar(
                     ));
                 }
             }
-            if spec.name == "backup-label-keys" {
-                s.backup_label_keys = Some(items);
+            match spec.name {
+                "backup-label-keys" => s.backup_label_keys = Some(items),
+                "operator-inherited-labels" => s.operator_inherited_labels = Some(items),
+                _ => {}
             }
         }
         Shape::SeverityMap => {}
@@ -593,6 +635,7 @@ fn bounded(text: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 

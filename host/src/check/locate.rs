@@ -1,0 +1,103 @@
+//! Pointing a rendered object back at the file that declares it, so a
+//! finding reads `apps/db/cluster.yaml:12: deny: …`.
+//!
+//! Every candidate file is parsed once (with the one manifest parser); a
+//! rendered object matches a document of the same kind and name. Full
+//! documents win over patches, the unit's own files over other units', and a
+//! matching namespace over none.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::tree::Unit;
+use crate::manifests;
+
+#[derive(Debug, Clone)]
+struct Entry {
+    file: usize,
+    line: u64,
+    namespace: Option<String>,
+    patch: bool,
+}
+
+/// Where each (kind, name) is declared.
+#[derive(Debug, Default)]
+pub struct Index {
+    files: Vec<String>,
+    unit_files: Vec<Vec<usize>>,
+    by_name: HashMap<(String, String), Vec<Entry>>,
+}
+
+impl Index {
+    /// Parses every file of every unit once.
+    pub fn build(units: &[Unit]) -> Index {
+        let mut index = Index::default();
+        let mut file_ids: BTreeMap<PathBuf, usize> = BTreeMap::new();
+        for unit in units {
+            let mut ids = Vec::new();
+            for path in &unit.files {
+                if let Some(id) = file_ids.get(path) {
+                    ids.push(*id);
+                    continue;
+                }
+                let id = index.files.len();
+                index.files.push(path.display().to_string());
+                file_ids.insert(path.clone(), id);
+                ids.push(id);
+                let Ok(text) = std::fs::read_to_string(path) else {
+                    continue;
+                };
+                let Ok(objects) = manifests::parse_stream_located(&text) else {
+                    continue;
+                };
+                let patch = unit
+                    .patch_files
+                    .contains(&std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()));
+                for (obj, line) in objects {
+                    let s = |p: &str| obj.pointer(p).and_then(Value::as_str);
+                    let (Some(kind), Some(name)) = (s("/kind"), s("/metadata/name")) else {
+                        continue;
+                    };
+                    index
+                        .by_name
+                        .entry((kind.to_string(), name.to_string()))
+                        .or_default()
+                        .push(Entry {
+                            file: id,
+                            line,
+                            namespace: s("/metadata/namespace").map(str::to_string),
+                            patch,
+                        });
+                }
+            }
+            index.unit_files.push(ids);
+        }
+        index
+    }
+
+    /// The file and line declaring `obj` (rendered by unit `unit`).
+    pub fn find(&self, obj: &Value, unit: usize) -> (Option<String>, Option<u64>) {
+        let s = |p: &str| obj.pointer(p).and_then(Value::as_str);
+        let (Some(kind), Some(name)) = (s("/kind"), s("/metadata/name")) else {
+            return (None, None);
+        };
+        let Some(entries) = self.by_name.get(&(kind.to_string(), name.to_string())) else {
+            return (None, None);
+        };
+        let own = self.unit_files.get(unit);
+        let ns = s("/metadata/namespace");
+        let best = entries.iter().min_by_key(|e| {
+            (
+                !own.is_some_and(|f| f.contains(&e.file)),
+                e.patch,
+                !(e.namespace.is_none() || e.namespace.as_deref() == ns),
+            )
+        });
+        match best {
+            Some(e) => (self.files.get(e.file).cloned(), Some(e.line)),
+            None => (None, None),
+        }
+    }
+}
