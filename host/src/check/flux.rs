@@ -137,9 +137,16 @@ pub fn discover(
         };
         let spec = ks.get("spec").cloned().unwrap_or(Value::Null);
         let vars = vars(&spec, ns, &sources);
-        let (files, patch_files) = tree::source_files(&dir);
+        let (mut own, patch_files) = tree::source_files(&dir);
+        // Then every file of the tree: with the load restrictor off, a build
+        // may use files anywhere in it.
+        own.extend(files.iter().cloned());
         units.push(Unit {
-            label: format!("Kustomization {id} (path {})", dir.display()),
+            label: format!(
+                "Kustomization {id} ({} → {})",
+                file.display(),
+                dir.display()
+            ),
             kind: UnitKind::Flux,
             source: UnitSource::Flux(Box::new(FluxUnit {
                 id,
@@ -148,7 +155,7 @@ pub fn discover(
                 spec,
                 vars,
             })),
-            files,
+            files: own,
             patch_files,
         });
     }
@@ -260,13 +267,16 @@ pub fn render(ks: &FluxUnit, opts: &RenderOptions) -> Result<Rendered, String> {
         ..opts.clone()
     };
     let objects = render::render(&base, &opts).map_err(|e| {
-        let text = tree::render_error(&e, &base)
-            .replace(&base.display().to_string(), &ks.dir.display().to_string());
-        format!(
-            "Kustomization {} ({}): {text}",
-            ks.id,
-            ks.declared_in.display()
-        )
+        // Say it in the user's paths: not the generated build dir, not the
+        // relative path from it, not the canonical directory.
+        let shown = ks.dir.display().to_string();
+        let mut text = tree::render_error(&e, &base);
+        if let Ok(dir) = std::fs::canonicalize(&ks.dir) {
+            text = text
+                .replace(&relative(&base, &dir), &shown)
+                .replace(&dir.display().to_string(), &shown);
+        }
+        text.replace(&base.display().to_string(), &shown)
     })?;
     let mut notes = Vec::new();
     let objects = match &ks.vars {

@@ -246,6 +246,11 @@ impl Prepared {
     pub fn notes(&self) -> &[String] {
         &self.notes
     }
+
+    /// The rendered objects, in unit order then render order.
+    pub fn into_objects(self) -> Vec<Value> {
+        self.objects
+    }
 }
 
 /// Splits the inputs into units and renders them (no policy involved, so

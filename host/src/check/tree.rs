@@ -136,8 +136,13 @@ pub fn discover(path: &Path, notes: &mut Vec<String>) -> Result<Vec<Unit>, Strin
     for file in walk.files.iter().filter(|f| !is_referenced(f)) {
         units.push(Unit::file(file));
     }
+    // A kustomization may use files elsewhere in the tree (`../../components`):
+    // they are its candidates too, after its own.
+    let pool = render::manifest_files(path, true).unwrap_or_default();
     for dir in walk.kustomizations.iter().filter(|d| !is_referenced(d)) {
-        units.push(Unit::kustomization(dir));
+        let mut unit = Unit::kustomization(dir);
+        unit.files.extend(pool.iter().cloned());
+        units.push(unit);
     }
     Ok(units)
 }
