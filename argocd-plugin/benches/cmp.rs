@@ -319,4 +319,61 @@ fn main() {
         ms(cold)
     );
     println!("  ratio plugin/baseline = {ratio:.2}x (target <= 1.20x)");
+
+    // `check` of the same tree (one kustomization at the root): the shared
+    // check both CLIs run. Target <= 1.5x kustomize of the same tree.
+    let check_cmd = |dir: &Path| {
+        let mut c = Command::new(bin);
+        c.args(["check", "-o", "json"])
+            .arg(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", "/nonexistent")
+            .env("CNPG_GUARD_CACHE_DIR", &cache);
+        c
+    };
+    let mut k = Vec::new();
+    let mut c = Vec::new();
+    for _ in 0..runs {
+        k.push(time(baseline_cmd(&root)).0);
+        c.push(time(check_cmd(&root)).0);
+    }
+    let (km, cm) = (median(k), median(c.clone()));
+    println!(
+        "  check     argocd-cnpg-guard check     median {}  (min {}, max {})",
+        ms(cm),
+        ms(*c.iter().min().unwrap()),
+        ms(*c.iter().max().unwrap())
+    );
+    println!(
+        "  ratio check/baseline = {:.2}x (target <= 1.50x)",
+        cm.as_secs_f64() / km.as_secs_f64()
+    );
+
+    // The same databases as a plain tree (no root kustomization): check
+    // renders every kustomization on its own, in parallel; the baseline is
+    // what a CI script would otherwise do, `kubectl kustomize` on each.
+    let plain = tmp.path().join("plain");
+    write_app(&plain, databases);
+    std::fs::remove_file(plain.join("kustomization.yaml")).unwrap();
+    let dirs: Vec<PathBuf> = (0..databases)
+        .map(|i| plain.join(format!("db-{i:03}")))
+        .collect();
+    let mut k = Vec::new();
+    let mut c = Vec::new();
+    for _ in 0..runs.min(3) {
+        let start = Instant::now();
+        for d in &dirs {
+            time(baseline_cmd(d));
+        }
+        k.push(start.elapsed());
+        c.push(time(check_cmd(&plain)).0);
+    }
+    let (km, cm) = (median(k), median(c));
+    println!(
+        "  plain tree of {databases} kustomizations: check {} vs kustomize each, sequentially, {} = {:.2}x",
+        ms(cm),
+        ms(km),
+        cm.as_secs_f64() / km.as_secs_f64()
+    );
 }

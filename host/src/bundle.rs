@@ -156,8 +156,9 @@ fn is_cluster_scoped(obj: &Value) -> bool {
 }
 
 /// A copy of `obj` with `metadata.namespace` set to `ns` when it is namespaced
-/// and has none.
-fn with_namespace(obj: &Value, ns: &str) -> Value {
+/// and has none (what the API server stores for a namespace-less object
+/// applied to `ns`).
+pub fn with_namespace(obj: &Value, ns: &str) -> Value {
     let mut obj = obj.clone();
     if is_cluster_scoped(&obj) {
         return obj;

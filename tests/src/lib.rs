@@ -26,3 +26,96 @@ pub fn engine() -> &'static Engine {
         }
     })
 }
+
+/// The two CLIs as users run them, built by cargo for this test run (so
+/// they are never stale) and located through cargo's JSON messages.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    /// `argocd-cnpg-guard`.
+    pub argocd: PathBuf,
+    /// `kubectl-cnpg_plan`, run as `kubectl cnpg-plan` (its directory goes
+    /// first on PATH, as krew installs it).
+    pub kubectl_plugin: PathBuf,
+}
+
+impl Binaries {
+    /// A `kubectl cnpg-plan ARGS` command: the real kubectl, finding the
+    /// plugin on PATH.
+    pub fn kubectl_cnpg_plan(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new("kubectl");
+        cmd.arg("cnpg-plan").args(args);
+        let dir = self
+            .kubectl_plugin
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![dir];
+        dirs.extend(std::env::split_paths(&path));
+        if let Ok(joined) = std::env::join_paths(dirs) {
+            cmd.env("PATH", joined);
+        }
+        cmd
+    }
+
+    /// An `argocd-cnpg-guard ARGS` command.
+    pub fn argocd_cnpg_guard(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.argocd);
+        cmd.args(args);
+        cmd
+    }
+}
+
+/// Builds both CLIs once per test binary (a no-op when `cargo test
+/// --workspace` already built them) and returns their paths.
+pub fn binaries() -> &'static Binaries {
+    static BINS: OnceLock<Binaries> = OnceLock::new();
+    BINS.get_or_init(|| match build_binaries() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("cannot build the CLIs: {e}");
+            std::process::exit(1)
+        }
+    })
+}
+
+fn build_binaries() -> Result<Binaries, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args([
+            "build",
+            "-p",
+            "argocd-cnpg-guard",
+            "-p",
+            "kubectl-cnpg_plan",
+            "--bins",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo build failed ({})", out.status));
+    }
+    let mut argocd = None;
+    let mut plugin = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(exe) = msg.get("executable").and_then(|e| e.as_str()) else {
+            continue;
+        };
+        let exe = PathBuf::from(exe);
+        match exe.file_stem().and_then(|s| s.to_str()) {
+            Some("argocd-cnpg-guard") => argocd = Some(exe),
+            Some("kubectl-cnpg_plan") => plugin = Some(exe),
+            _ => {}
+        }
+    }
+    Ok(Binaries {
+        argocd: argocd.ok_or("cargo did not report argocd-cnpg-guard")?,
+        kubectl_plugin: plugin.ok_or("cargo did not report kubectl-cnpg_plan")?,
+    })
+}

@@ -110,6 +110,7 @@ pub fn discover(
     }
     let roots = roots(path, source_root);
     let mut seen = std::collections::BTreeSet::new();
+    let mut pools: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     let mut units = Vec::new();
     for (ks, file) in kustomizations {
         let s = |p: &str| ks.pointer(p).and_then(Value::as_str).unwrap_or_default();
@@ -123,7 +124,11 @@ pub fn discover(
         }
         let rel = s("/spec/path");
         let rel_clean = rel.trim_start_matches("./");
-        let Some(dir) = roots.iter().map(|r| r.join(rel_clean)).find(|d| d.is_dir()) else {
+        let Some((root, dir)) = roots
+            .iter()
+            .map(|r| (r, join_clean(r, rel_clean)))
+            .find(|(_, d)| d.is_dir())
+        else {
             notes.push(format!(
                 "Kustomization {id} ({}): spec.path {rel:?} is not in this tree (looked under {}); skipped",
                 file.display(),
@@ -138,9 +143,16 @@ pub fn discover(
         let spec = ks.get("spec").cloned().unwrap_or(Value::Null);
         let vars = vars(&spec, ns, &sources);
         let (mut own, patch_files) = tree::source_files(&dir);
-        // Then every file of the tree: with the load restrictor off, a build
-        // may use files anywhere in it.
-        own.extend(files.iter().cloned());
+        // Then every file of the source root: with the load restrictor off, a
+        // build may use files anywhere in it.
+        let pool = pools.entry(root.clone()).or_insert_with(|| {
+            render::manifest_files(root, true)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| f.strip_prefix(".").map(Path::to_path_buf).unwrap_or(f))
+                .collect()
+        });
+        own.extend(pool.iter().cloned());
         units.push(Unit {
             label: format!(
                 "Kustomization {id} ({} → {})",
@@ -162,6 +174,15 @@ pub fn discover(
     Ok(units)
 }
 
+/// `root/rel` without a leading `./` when root is `.`.
+fn join_clean(root: &Path, rel: &str) -> PathBuf {
+    if root == Path::new(".") && !rel.is_empty() {
+        PathBuf::from(rel)
+    } else {
+        root.join(rel)
+    }
+}
+
 /// Where `spec.path` may be relative to, in order.
 fn roots(path: &Path, source_root: Option<&Path>) -> Vec<PathBuf> {
     if let Some(r) = source_root {
@@ -176,10 +197,21 @@ fn roots(path: &Path, source_root: Option<&Path>) -> Vec<PathBuf> {
     if let Ok(abs) = std::fs::canonicalize(&dir)
         && let Some(git) = abs.ancestors().find(|a| a.join(".git").exists())
     {
-        out.push(git.to_path_buf());
+        out.push(shown(git));
     }
     out.push(dir);
     out
+}
+
+/// `path` relative to the current directory when it is below it (what the
+/// user typed is relative too), else as is.
+fn shown(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize);
+    match cwd.as_deref().map(|c| path.strip_prefix(c)) {
+        Ok(Ok(rel)) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(Ok(rel)) => rel.to_path_buf(),
+        _ => path.to_path_buf(),
+    }
 }
 
 fn vars(spec: &Value, ns: &str, sources: &[Value]) -> Option<Vars> {
