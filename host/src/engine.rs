@@ -273,19 +273,32 @@ fn load_module(
                 return Ok((module, info));
             }
             Err(why) => {
-                log::debug!("ignoring cache file {}: {why}", file.display());
+                log::warn!(
+                    "ignoring the compiled-policy cache file {} ({why}); compiling the policy again",
+                    file.display()
+                );
                 info.cache_rejected = Some(why);
             }
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => info.cache_rejected = Some(format!("unreadable: {e}")),
+        Err(e) => {
+            log::warn!(
+                "cannot read the compiled-policy cache file {}: {e}",
+                file.display()
+            );
+            info.cache_rejected = Some(format!("unreadable: {e}"));
+        }
     }
 
     let module = compile()?;
     if let Ok(payload) = module.serialize() {
         match store_cached(dir, &file, &payload) {
             Ok(()) => info.cache_file = Some(file),
-            Err(e) => log::debug!("not caching the compiled policy in {}: {e}", dir.display()),
+            Err(e) => log::warn!(
+                "cannot cache the compiled policy in {} ({e}): every run compiles it again \
+                 (set CNPG_GUARD_CACHE_DIR to a writable directory)",
+                dir.display()
+            ),
         }
     }
     Ok((module, info))
