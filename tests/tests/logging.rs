@@ -12,6 +12,8 @@
 
 use std::process::Command;
 
+type Cli = fn(&[&str]) -> Command;
+
 use cnpg_guard_tests::{binaries, fixtures};
 
 fn corrupt_cache(dir: &std::path::Path) {
@@ -30,7 +32,7 @@ fn corrupt_cache(dir: &std::path::Path) {
 fn a_rejected_module_cache_is_a_warning_on_stderr() {
     let file = fixtures().join("parity/store-same-file.yaml");
     let file = file.to_str().unwrap();
-    let cases: [(&str, fn(&[&str]) -> Command); 2] = [
+    let cases: [(&str, Cli); 2] = [
         ("argocd-cnpg-guard", |a| binaries().argocd_cnpg_guard(a)),
         ("kubectl-cnpg_plan", |a| binaries().kubectl_cnpg_plan(a)),
     ];
