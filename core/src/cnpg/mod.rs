@@ -231,6 +231,29 @@ pub fn bootstrap_identity(cluster: &Cluster) -> Identity {
     )
 }
 
+/// The `spec.bootstrap.recovery` block that restores into `identity` from
+/// the `spec.externalClusters[]` entry named `source`
+/// (cnpg@v1.30.0 `api/v1/cluster_types.go:2106-2154`): `source`, then
+/// `database` and `owner` written out (CNPG would default both to `app`,
+/// `api/v1/cluster_defaults.go:264-271`), then `secret.name` when the
+/// identity has one. A PITR `recoveryTarget` is the caller's to add. Keys
+/// in the order people write them.
+pub fn recovery_entry(source: &str, identity: &Identity) -> Vec<(String, lineage::EntryValue)> {
+    use lineage::EntryValue::{Map, Str};
+    let mut entry = vec![
+        ("source".to_string(), Str(source.to_string())),
+        ("database".to_string(), Str(identity.database.clone())),
+        ("owner".to_string(), Str(identity.owner.clone())),
+    ];
+    if let Some(secret) = &identity.secret {
+        entry.push((
+            "secret".to_string(),
+            Map(vec![("name".to_string(), Str(secret.clone()))]),
+        ));
+    }
+    entry
+}
+
 /// Finds `spec.externalClusters[]` by name, with its index.
 pub fn find_external_cluster<'a>(
     cluster: &'a Cluster,
@@ -298,6 +321,26 @@ mod tests {
         }
         let r = identity(json!({"secret": {"name": "creds"}})).recovered_as(None, None);
         assert_eq!(r.secret.as_deref(), Some("creds"));
+    }
+
+    #[test]
+    fn recovery_entry_names_database_owner_and_secret() {
+        use lineage::EntryValue::{Map, Str};
+        let s = |v: &str| Str(v.to_string());
+        let id = identity(json!({"database": "orders", "secret": {"name": "creds"}}));
+        assert_eq!(
+            recovery_entry("origin", &id),
+            vec![
+                ("source".to_string(), s("origin")),
+                ("database".to_string(), s("orders")),
+                ("owner".to_string(), s("orders")),
+                (
+                    "secret".to_string(),
+                    Map(vec![("name".to_string(), s("creds"))])
+                ),
+            ]
+        );
+        assert_eq!(recovery_entry("origin", &identity(json!({}))).len(), 3);
     }
 
     #[test]
