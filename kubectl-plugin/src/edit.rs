@@ -53,27 +53,8 @@ pub struct LineEdit {
 impl FileChange {
     /// The text after applying all edits.
     pub fn new_text(&self) -> Result<String, String> {
-        let mut edits = self.edits.clone();
-        edits.sort_by_key(|e| (e.start, e.end));
-        let mut out = String::with_capacity(self.original.len() + 64);
-        let mut pos = 0;
-        for e in &edits {
-            if e.start < pos || e.end < e.start || e.end > self.original.len() {
-                return Err(format!(
-                    "{}: internal error: overlapping edits at byte {}",
-                    self.display, e.start
-                ));
-            }
-            out.push_str(
-                self.original
-                    .get(pos..e.start)
-                    .ok_or("edit not on a char boundary")?,
-            );
-            out.push_str(&e.text);
-            pos = e.end;
-        }
-        out.push_str(self.original.get(pos..).unwrap_or(""));
-        Ok(out)
+        apply(&self.original, &self.edits)
+            .map_err(|e| format!("{}: internal error: {e}", self.display))
     }
 
     /// The changed hunks, expanded to whole lines and merged.
@@ -216,6 +197,30 @@ impl FileChange {
         }
         out
     }
+}
+
+/// `original` with `edits` (non-overlapping byte ranges, in any order)
+/// applied.
+pub fn apply(original: &str, edits: &[TextEdit]) -> Result<String, String> {
+    let mut edits = edits.to_vec();
+    // Stable: insertions at one offset keep the order they were planned in.
+    edits.sort_by_key(|e| (e.start, e.end));
+    let mut out = String::with_capacity(original.len() + 64);
+    let mut pos = 0;
+    for e in &edits {
+        if e.start < pos || e.end < e.start || e.end > original.len() {
+            return Err(format!("overlapping edits at byte {}", e.start));
+        }
+        out.push_str(
+            original
+                .get(pos..e.start)
+                .ok_or("edit not on a char boundary")?,
+        );
+        out.push_str(&e.text);
+        pos = e.end;
+    }
+    out.push_str(original.get(pos..).unwrap_or(""));
+    Ok(out)
 }
 
 /// One changed region, in whole lines.
