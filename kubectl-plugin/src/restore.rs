@@ -1,8 +1,8 @@
 //! `--restore-as`: a side-by-side Cluster restoring the current lineage into
 //! a new name with its own archive lineage (`<new-name>-v1`).
 
-use cnpg_guard_core::cnpg::bootstrap_identity;
 use cnpg_guard_core::cnpg::lineage::{self, EntryValue, Lineage};
+use cnpg_guard_core::cnpg::{CNPG_GROUP, bootstrap_identity, recovery_entry};
 use cnpg_guard_core::view::Cluster;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -55,12 +55,8 @@ pub fn build(
     })?;
     // The identity the current Cluster bootstrapped with, CNPG defaults
     // applied; an explicit --database also becomes the default owner.
-    let identity = bootstrap_identity(&view);
-    let db = database.map_or(identity.database, str::to_string);
-    let ow = owner
-        .map(str::to_string)
-        .or(identity.owner_explicit.then_some(identity.owner))
-        .unwrap_or_else(|| db.clone());
+    let identity = bootstrap_identity(&view).recovered_as(database, owner);
+    let (db, ow) = (identity.database.clone(), identity.owner.clone());
     // The drill's own lineage starts at version 1.
     let to = lineage::first_server_name(new_name);
 
@@ -74,26 +70,19 @@ pub fn build(
         m.remove("replica");
     }
     let mut recovery = serde_json::Map::new();
-    recovery.insert("source".into(), json!("origin"));
-    recovery.insert("database".into(), json!(db));
-    recovery.insert("owner".into(), json!(ow));
-    if let Some(secret) = &identity.secret {
-        recovery.insert("secret".into(), json!({"name": secret}));
+    for (k, v) in recovery_entry("origin", &identity) {
+        if let Some(v) = entry_to_json(&v, None) {
+            recovery.insert(k, v);
+        }
     }
-    let rt = match target {
-        Some(Target::Time(t, _)) => Some(json!({"targetTime": t})),
-        Some(Target::Lsn(l)) => Some(json!({"targetLSN": l})),
-        Some(Target::Immediate) => Some(json!({"targetImmediate": true})),
-        None => None,
-    };
-    if let Some(rt) = rt {
-        recovery.insert("recoveryTarget".into(), rt);
+    if let Some(t) = target {
+        recovery.insert("recoveryTarget".into(), t.to_value());
     }
     if let Some(m) = spec.as_object_mut() {
         m.insert("bootstrap".into(), json!({"recovery": recovery}));
     }
     // The source entry reads the CURRENT lineage (the core's shape).
-    let archive_block = current.pointer("/spec/backup/barmanObjectStore");
+    let archive_block = yaml::value_at(current, &yaml::parse_path(lineage::INLINE_ARCHIVE_PATH));
     let origin = entry_to_json(
         &EntryValue::Map(lineage::source_entry("origin", &from)),
         archive_block,
@@ -124,7 +113,7 @@ pub fn build(
     }
     metadata.insert("labels".into(), json!({"cnpg-plan/restore-drill-of": name}));
     let object = json!({
-        "apiVersion": current.get("apiVersion").cloned().unwrap_or(json!(format!("{}/v1", cnpg_guard_core::cnpg::CNPG_GROUP))),
+        "apiVersion": current.get("apiVersion").cloned().unwrap_or(json!(format!("{CNPG_GROUP}/v1"))),
         "kind": "Cluster",
         "metadata": metadata,
         "spec": spec,
@@ -145,7 +134,7 @@ pub fn build(
 }
 
 /// A core-built entry value as JSON; `CopyFromArchive` copies the value as
-/// written from `archive` (`spec.backup.barmanObjectStore`), or drops the key.
+/// read from `archive` (the rendered [`lineage::INLINE_ARCHIVE_PATH`]), or drops the key.
 fn entry_to_json(v: &EntryValue, archive: Option<&Value>) -> Option<Value> {
     match v {
         EntryValue::Str(s) => Some(json!(s)),
@@ -224,9 +213,7 @@ pub fn to_y(v: &Value) -> Y {
             )
         }
         Value::Array(a) => Y::List(a.iter().map(to_y).collect()),
-        Value::String(s) => Y::S(s.clone()),
-        Value::Null => Y::Raw("null".into()),
-        other => Y::Raw(other.to_string()),
+        scalar => Y::from_value(scalar, None),
     }
 }
 
