@@ -1,7 +1,10 @@
 //! The ordered runbook with exact commands. Each step says which gotcha of
 //! the seed runbook it prevents.
 
-use cnpg_guard_core::cnpg::CLUSTER_LABEL;
+use cnpg_guard_core::cnpg::{
+    CLUSTER_LABEL, CNPG_GROUP, FIRST_INSTANCE_SERIAL, FULL_RECOVERY_ROLE, default_app_secret,
+    full_recovery_job, instance_name,
+};
 use serde::Serialize;
 
 use crate::plan::{LayoutKind, Plan};
@@ -47,6 +50,17 @@ pub fn sh(word: &str) -> String {
     }
 }
 
+/// `cluster.postgresql.cnpg.io`: the Cluster resource, group-qualified so
+/// kubectl never picks another API's `cluster` kind.
+fn cluster_resource() -> String {
+    format!("cluster.{CNPG_GROUP}")
+}
+
+/// The first instance's pod: where a recovered Cluster's primary runs.
+fn primary_pod(cluster: &str) -> String {
+    instance_name(cluster, FIRST_INSTANCE_SERIAL)
+}
+
 fn ns_flag(ns: &str) -> String {
     if ns.is_empty() {
         String::new()
@@ -59,6 +73,7 @@ fn ns_flag(ns: &str) -> String {
 pub fn recovery_steps(plan: &Plan, g: &GitOps, consumers: &[(String, String)]) -> Vec<Step> {
     let c = sh(&plan.cluster);
     let n = ns_flag(&plan.namespace);
+    let res = cluster_resource();
     let sel = sh(&format!("{CLUSTER_LABEL}={}", plan.cluster));
     let files: Vec<String> = plan
         .changes
@@ -75,8 +90,8 @@ pub fn recovery_steps(plan: &Plan, g: &GitOps, consumers: &[(String, String)]) -
             plan.from.server_name
         ),
         vec![
-            format!("kubectl {n}get cluster.postgresql.cnpg.io {c} -o jsonpath='{{.status.conditions[?(@.type==\"ContinuousArchiving\")].status}}{{\"\\n\"}}'"),
-            format!("kubectl {n}exec {} -- psql -U postgres -d {} -c 'SELECT pg_switch_wal();'", sh(&format!("{}-1", plan.cluster)), sh(&plan.database_name)),
+            format!("kubectl {n}get {res} {c} -o jsonpath='{{.status.conditions[?(@.type==\"ContinuousArchiving\")].status}}{{\"\\n\"}}'"),
+            format!("kubectl {n}exec {} -- psql -U postgres -d {} -c 'SELECT pg_switch_wal();'", sh(&primary_pod(&plan.cluster)), sh(&plan.database_name)),
             format!("kubectl cnpg {n}status {c}"),
         ],
     ));
@@ -137,7 +152,7 @@ pub fn recovery_steps(plan: &Plan, g: &GitOps, consumers: &[(String, String)]) -
     steps.push((
         format!("Delete the Cluster {}", plan.cluster),
         "CNPG evaluates spec.bootstrap only when a Cluster is CREATED; applying the recovery bootstrap to the existing Cluster does nothing. It has to be deleted and recreated.".into(),
-        vec![format!("kubectl {n}delete cluster.postgresql.cnpg.io {c} --wait=true")],
+        vec![format!("kubectl {n}delete {res} {c} --wait=true")],
     ));
     steps.push((
         "Delete its PVCs and wait until they are gone".into(),
@@ -171,14 +186,14 @@ pub fn recovery_steps(plan: &Plan, g: &GitOps, consumers: &[(String, String)]) -
     steps.push((
         "Watch the full-recovery pod and the WAL replay".into(),
         format!(
-            "CNPG runs {}-1-full-recovery-*: it pulls the base backup, then replays WAL one file at a time ('restored log file ... from archive', 'redo in progress, elapsed time: ...'). Replay is the long part; 'consistent recovery state reached' ends it.",
-            plan.cluster
+            "CNPG runs {}-*: it pulls the base backup, then replays WAL one file at a time ('restored log file ... from archive', 'redo in progress, elapsed time: ...'). Replay is the long part; 'consistent recovery state reached' ends it.",
+            full_recovery_job(&plan.cluster)
         ),
         vec![
             format!("kubectl {n}get pods -l {sel} -w"),
             format!(
-                "kubectl {n}logs -f job/{} -c full-recovery | grep -E 'restored log file|redo in progress|consistent recovery state|FATAL'",
-                sh(&format!("{}-1-full-recovery", plan.cluster))
+                "kubectl {n}logs -f job/{} -c {FULL_RECOVERY_ROLE} | grep -E 'restored log file|redo in progress|consistent recovery state|FATAL'",
+                sh(&full_recovery_job(&plan.cluster))
             ),
         ],
     ));
@@ -189,16 +204,16 @@ pub fn recovery_steps(plan: &Plan, g: &GitOps, consumers: &[(String, String)]) -
             plan.to
         ),
         vec![
-            format!("kubectl {n}wait --for=condition=Ready cluster.postgresql.cnpg.io/{c} --timeout=60m"),
-            format!("kubectl {n}get cluster.postgresql.cnpg.io {c}   # expect: Cluster in healthy state"),
-            format!("kubectl {n}get cluster.postgresql.cnpg.io {c} -o jsonpath='{{.status.conditions[?(@.type==\"ContinuousArchiving\")].status}}{{\"\\n\"}}'   # expect: True"),
+            format!("kubectl {n}wait --for=condition=Ready {res}/{c} --timeout=60m"),
+            format!("kubectl {n}get {res} {c}   # expect: Cluster in healthy state"),
+            format!("kubectl {n}get {res} {c} -o jsonpath='{{.status.conditions[?(@.type==\"ContinuousArchiving\")].status}}{{\"\\n\"}}'   # expect: True"),
             format!("kubectl cnpg {n}status {c}"),
         ],
     ));
     let restart: Vec<String> = if consumers.is_empty() {
         vec![format!(
-            "kubectl -n <app-namespace> rollout restart deployment/<consumer>   # every workload that uses the {}-app secret",
-            plan.cluster
+            "kubectl -n <app-namespace> rollout restart deployment/<consumer>   # every workload that uses the {} secret",
+            default_app_secret(&plan.cluster)
         )]
     } else {
         consumers
@@ -243,6 +258,7 @@ pub fn recovery_steps(plan: &Plan, g: &GitOps, consumers: &[(String, String)]) -
 pub fn restore_as_steps(new: &str, namespace: &str, file: &str, db: &str) -> Vec<Step> {
     let n = ns_flag(namespace);
     let c = sh(new);
+    let res = cluster_resource();
     let sel = sh(&format!("{CLUSTER_LABEL}={new}"));
     let steps = vec![
         (
@@ -255,20 +271,20 @@ pub fn restore_as_steps(new: &str, namespace: &str, file: &str, db: &str) -> Vec
             "The full-recovery job pulls the base backup and replays WAL; a wrong serverName shows up here as 'no target backup found'.".into(),
             vec![
                 format!("kubectl {n}get pods -l {sel} -w"),
-                format!("kubectl {n}logs -f job/{} -c full-recovery | grep -E 'restored log file|redo in progress|consistent recovery state|FATAL'", sh(&format!("{new}-1-full-recovery"))),
-                format!("kubectl {n}wait --for=condition=Ready cluster.postgresql.cnpg.io/{c} --timeout=60m"),
+                format!("kubectl {n}logs -f job/{} -c {FULL_RECOVERY_ROLE} | grep -E 'restored log file|redo in progress|consistent recovery state|FATAL'", sh(&full_recovery_job(new))),
+                format!("kubectl {n}wait --for=condition=Ready {res}/{c} --timeout=60m"),
             ],
         ),
         (
             "Verify the data".into(),
             "Compare row counts with the live database: this is the proof that the backups restore.".into(),
-            vec![format!("kubectl {n}exec {}-1 -- psql -U postgres -d {} -c '\\dt+'", sh(new), sh(db))],
+            vec![format!("kubectl {n}exec {} -- psql -U postgres -d {} -c '\\dt+'", sh(&primary_pod(new)), sh(db))],
         ),
         (
             "Tear the drill down".into(),
             "Delete the Cluster and its PVCs; its archive prefix in the object store is left for the lifecycle rules (or delete it by hand).".into(),
             vec![
-                format!("kubectl {n}delete cluster.postgresql.cnpg.io {c} --wait=true"),
+                format!("kubectl {n}delete {res} {c} --wait=true"),
                 format!("kubectl {n}delete pvc -l {sel}"),
                 format!("kubectl {n}wait --for=delete pvc -l {sel} --timeout=5m"),
             ],
