@@ -26,6 +26,7 @@ pub mod check;
 pub mod manifests;
 pub mod masks;
 pub mod render;
+pub mod spans;
 
 pub use context::{Answers, ContextSource, ListKey, MemorySource};
 pub use engine::{Engine, Instance, LoadInfo, ModuleCache};

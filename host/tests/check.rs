@@ -201,6 +201,7 @@ fn sample(failed: bool) -> Report {
             unit: 0,
             file: Some("apps/db/cluster.yaml".into()),
             line: Some(3),
+            finding_lines: vec![Some(7), None],
         }],
         notes: vec!["a note".into()],
         objects: vec![],
@@ -213,7 +214,7 @@ fn every_report_form_carries_the_same_findings() {
     assert_eq!(r.exit_code(), 3);
     let text = report::render(&r, Format::Text).unwrap();
     assert!(text.starts_with(
-        "apps/db/cluster.yaml:3: deny: Cluster db/pg: spec.plugins[0].parameters.serverName: [lineage-self-reuse]"
+        "apps/db/cluster.yaml:7: deny: Cluster db/pg: spec.plugins[0].parameters.serverName: [lineage-self-reuse]"
     ), "{text}");
     assert!(
         text.contains("\nerror: apps/broken: kustomize failed\n"),
@@ -231,7 +232,11 @@ fn every_report_form_carries_the_same_findings() {
     assert_eq!(json["exitCode"], 3);
     assert_eq!(json["complete"], false);
     assert_eq!(json["findings"][0]["rule"], "lineage-self-reuse");
-    assert_eq!(json["findings"][0]["line"], 3);
+    assert_eq!(json["findings"][0]["line"], 7);
+    assert_eq!(
+        json["findings"][1]["line"], 3,
+        "the document line when the field is not found"
+    );
     assert_eq!(json["findings"][0]["source"], "apps/db");
     assert_eq!(json["units"][1]["error"], "kustomize failed");
 
@@ -242,7 +247,7 @@ fn every_report_form_carries_the_same_findings() {
     assert_eq!(run["results"][0]["level"], "error");
     assert_eq!(
         run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
-        3
+        7
     );
     assert_eq!(run["invocations"][0]["executionSuccessful"], false);
     assert_eq!(

@@ -3,20 +3,24 @@
 
 use std::fmt;
 
-/// Exit codes (documented in `--help`).
+/// Exit codes: the one table of both CLIs (`cnpg_guard_host::check::exit`),
+/// under the names the planner uses.
 pub mod exit {
+    use cnpg_guard_host::check::exit as shared;
     /// Plan computed and verified, or `check` found no denial.
-    pub const OK: u8 = 0;
+    pub const OK: u8 = shared::OK;
     /// The policy denies the planned result (or `check` found a denial).
-    pub const DENIED: u8 = 1;
+    pub const DENIED: u8 = shared::DENIED;
     /// Usage or input error: bad flags, unreadable or unsupported files.
-    pub const INPUT: u8 = 2;
+    pub const INPUT: u8 = shared::USAGE;
+    /// The tree (or the planned tree) could not be rendered.
+    pub const RENDER: u8 = shared::RENDER;
+    /// The policy could not be evaluated, or `--write` failed (every file
+    /// was left untouched).
+    pub const TOOLING: u8 = shared::INTERNAL;
     /// A live check failed (lineage mismatch, target outside the recovery
     /// window, Cluster not found).
-    pub const LIVE: u8 = 3;
-    /// The planned tree could not be rendered or evaluated, or `--write`
-    /// failed (every file was left untouched).
-    pub const TOOLING: u8 = 4;
+    pub const LIVE: u8 = shared::LIVE;
 }
 
 /// An error shown to the user as `error: <file>: <field>: <message>` plus a
@@ -44,6 +48,14 @@ impl PlanError {
             field: None,
             message: message.into(),
             fix: fix.into(),
+        }
+    }
+
+    /// A render error (exit 3).
+    pub fn render(message: impl Into<String>, fix: impl Into<String>) -> PlanError {
+        PlanError {
+            code: exit::RENDER,
+            ..PlanError::input(message, fix)
         }
     }
 

@@ -4,7 +4,6 @@
 //! Installed as `kubectl-cnpg_plan` so `kubectl cnpg-plan …` finds it
 //! without shadowing the official `kubectl cnpg` subcommands.
 
-mod check;
 mod edit;
 mod error;
 mod live;
@@ -15,22 +14,17 @@ mod restore;
 mod runbook;
 mod source;
 mod timefmt;
-mod yaml;
+/// YAML with byte spans: the host's, shared with `check`.
+use cnpg_guard_host::spans as yaml;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::error::{PlanError, exit};
+use crate::error::exit;
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  plan computed and accepted by the policy (check: no denial)
-  1  the policy denies the planned result (check: at least one denial)
-  2  usage or input error (bad flag, unreadable file, unsupported layout)
-  3  a live check failed (lineage mismatch, target outside the recovery window, Cluster not found)
-  4  the planned tree could not be rendered or evaluated, or --write failed (no file was changed)";
+const EXIT_CODES: &str = cnpg_guard_host::check::exit::TABLE;
 
 const LONG_ABOUT: &str = "\
 Plans the recovery of a GitOps-managed CloudNativePG Cluster: the lockstep serverName edits, the
@@ -59,14 +53,13 @@ struct Cli {
     /// kubeconfig file (KUBECONFIG is honoured otherwise; implies --live).
     #[arg(long, global = true, help_heading = "Live checks (recovery only)")]
     kubeconfig: Option<String>,
-    /// Namespace of the Cluster (default: metadata.namespace in Git).
-    #[arg(
-        short = 'n',
-        long,
-        global = true,
-        help_heading = "Live checks (recovery only)"
-    )]
+    /// Namespace: of the Cluster for the live checks (default: metadata.namespace in
+    /// Git); for check, of namespace-less objects (default: `default`).
+    #[arg(short = 'n', long, global = true)]
     namespace: Option<String>,
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG wins.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -95,51 +88,12 @@ on the written tree plans the NEXT lineage.
 
 The live checks use the kubectl named by CNPG_PLAN_KUBECTL (default:
 kubectl on PATH).",
-        after_long_help = "\
-Examples:
-  # Plan the in-place recovery (dry run: diff + runbook + policy verdict)
-  kubectl cnpg-plan recovery infrastructure/database/cloudnative-pg/temporal
-
-  # Apply the edits, restoring to a point in time
-  kubectl cnpg-plan recovery ./temporal --target-time 2026-05-08T20:49:00Z --write
-
-  # Check the live cluster first (lineage, archiving, recovery window, PVCs, consumers)
-  kubectl cnpg-plan recovery ./temporal --context homelab --live
-
-  # Non-destructive drill into a new Cluster name
-  kubectl cnpg-plan recovery ./temporal --restore-as temporal-drill --write --out /tmp/drill.yaml
-
-  # Machine-readable plan
-  kubectl cnpg-plan recovery ./temporal -o json | jq .steps
-
-Exit codes:
-  0  plan computed and accepted by the policy
-  1  the policy denies the planned result
-  2  usage or input error
-  3  a live check failed
-  4  render/evaluation failed, or --write failed (nothing was changed)"
+        after_long_help = recovery_help()
     )]
     Recovery(Box<RecoveryArgs>),
-    /// Run the policy over manifest files or directories (CI / pre-commit).
-    #[command(
-        long_about = "\
-Runs the embedded cnpg-guard policy over files and directories. A directory with a
-kustomization is rendered with `kubectl kustomize`; other directories are walked and their YAML
-files parsed. All objects are evaluated as one bundle, so references between files (a Cluster and
-its ObjectStore) resolve.",
-        after_long_help = "\
-Examples:
-  kubectl cnpg-plan check fluxcd/databases/prod
-  kubectl cnpg-plan check infrastructure/database -o sarif > cnpg.sarif
-  kubectl cnpg-plan check cluster.yaml objectstore.yaml -o json
-
-Exit codes:
-  0  no denial (warnings may be printed)
-  1  at least one denial
-  2  usage or input error
-  4  render/evaluation failed"
-    )]
-    Check(CheckArgs),
+    /// Check files, directories or stdin with the policy (CI / pre-commit).
+    #[command(after_long_help = check_help())]
+    Check(cnpg_guard_host::check::cli::CheckArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -147,13 +101,6 @@ enum PlanFormat {
     Text,
     Markdown,
     Json,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum CheckFormat {
-    Text,
-    Json,
-    Sarif,
 }
 
 /// Flags of `recovery`.
@@ -226,15 +173,34 @@ pub struct RecoveryArgs {
     output: PlanFormat,
 }
 
-/// Flags of `check`.
-#[derive(Args)]
-pub struct CheckArgs {
-    /// Files or directories.
-    #[arg(required = true)]
-    paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value = "text")]
-    output: CheckFormat,
+const RECOVERY_EXAMPLES: &str = "\
+Examples:
+  # Plan the in-place recovery (dry run: diff + runbook + policy verdict)
+  kubectl cnpg-plan recovery infrastructure/database/cloudnative-pg/temporal
+
+  # Apply the edits, restoring to a point in time
+  kubectl cnpg-plan recovery ./temporal --target-time 2026-05-08T20:49:00Z --write
+
+  # Check the live cluster first (lineage, archiving, recovery window, PVCs, consumers)
+  kubectl cnpg-plan recovery ./temporal --context homelab --live
+
+  # Non-destructive drill into a new Cluster name
+  kubectl cnpg-plan recovery ./temporal --restore-as temporal-drill --write --out /tmp/drill.yaml
+
+  # Machine-readable plan
+  kubectl cnpg-plan recovery ./temporal -o json | jq .steps";
+
+fn recovery_help() -> String {
+    format!("{RECOVERY_EXAMPLES}\n\n{EXIT_CODES}")
+}
+
+fn check_help() -> String {
+    format!(
+        "{}\n\nExamples:\n  kubectl cnpg-plan check fluxcd/databases/prod\n  \
+         kubectl cnpg-plan check clusters/prod --flux -o sarif > cnpg.sarif\n  \
+         helm template db ./chart | kubectl cnpg-plan check - -n db -o json\n\n{EXIT_CODES}",
+        cnpg_guard_host::check::cli::CHECK_AFTER_HELP
+    )
 }
 
 fn main() -> ExitCode {
@@ -246,6 +212,19 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(code).unwrap_or(exit::INPUT));
         }
     };
+    cnpg_guard_host::check::cli::init_logger("kubectl-cnpg_plan", cli.verbose);
+    if let Cmd::Check(a) = &cli.command {
+        let env = cnpg_guard_host::check::cli::process_env();
+        return ExitCode::from(cnpg_guard_host::check::cli::run_check(
+            "cnpg-guard",
+            a,
+            cli.namespace.clone(),
+            &env,
+            &mut std::io::stdin(),
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        ));
+    }
     let kube = live::KubeOpts {
         context: cli.context,
         kubeconfig: cli.kubeconfig,
@@ -254,7 +233,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Cmd::Recovery(a) => report::recovery(&a_to_opts(*a, kube)),
-        Cmd::Check(a) => run_check(&a),
+        Cmd::Check(_) => Ok(exit::OK),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -263,17 +242,6 @@ fn main() -> ExitCode {
             ExitCode::from(e.code)
         }
     }
-}
-
-fn run_check(a: &CheckArgs) -> Result<u8, PlanError> {
-    let r = check::run(&a.paths, &policy::EmbeddedPolicy)?;
-    let out = match a.output {
-        CheckFormat::Text => check::text(&r),
-        CheckFormat::Json => format!("{}\n", report::to_json(&r)),
-        CheckFormat::Sarif => format!("{}\n", report::to_json(&check::sarif(&r))),
-    };
-    print!("{out}");
-    Ok(if r.accepted { exit::OK } else { exit::DENIED })
 }
 
 fn a_to_opts(a: RecoveryArgs, kube: live::KubeOpts) -> report::RecoveryOpts {

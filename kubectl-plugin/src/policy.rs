@@ -1,21 +1,19 @@
-//! Rendering a tree and running every object through the embedded policy.
+//! The planner's seam to the policy: the planned tree is rendered and read
+//! by the same host code as `check` (`cnpg_guard_host::check`), and evaluated
+//! by the embedded policy with the same settings `check` uses by default.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cnpg_guard_core::{Finding, Verdict};
+use cnpg_guard_host::check::{self, Input, Options, settings};
 use serde_json::Value;
 
 use crate::edit::FileChange;
 use crate::error::PlanError;
-use crate::source;
-use crate::yaml;
 
 /// One evaluated object.
 #[derive(Debug, Clone)]
 pub struct Evaluated {
-    /// The object as rendered.
-    pub object: Value,
     /// What the policy said.
     pub verdict: Verdict,
 }
@@ -26,110 +24,53 @@ pub trait PolicyEngine {
     fn evaluate(&self, objects: &[Value]) -> Result<Vec<Evaluated>, String>;
 }
 
-/// The embedded policy, through `cnpg-guard-host`.
+/// The embedded policy, through `cnpg-guard-host`, with `check`'s default
+/// settings (`contextSource: render`, a missing ObjectStore is a warning)
+/// resolved from the same environment (`CNPG_GUARD_*`).
 pub struct EmbeddedPolicy;
 
 impl PolicyEngine for EmbeddedPolicy {
     fn evaluate(&self, objects: &[Value]) -> Result<Vec<Evaluated>, String> {
-        host_evaluate(objects)
-    }
-}
-
-fn host_evaluate(objects: &[Value]) -> Result<Vec<Evaluated>, String> {
-    use cnpg_guard_host::{Engine, ModuleCache, bundle};
-    if objects.is_empty() {
-        return Ok(Vec::new());
-    }
-    // The precompiled-module cache makes a cold process load the policy in
-    // about a millisecond instead of compiling it.
-    let engine = Engine::new(ModuleCache::Default)
-        .map_err(|e| format!("cannot load the embedded policy: {e}"))?;
-    let report = bundle::evaluate_bundle(&engine, objects.to_vec(), &serde_json::json!({}))
-        .map_err(|e| format!("policy evaluation failed: {e}"))?;
-    Ok(objects
-        .iter()
-        .cloned()
-        .zip(report.results)
-        .map(|(object, r)| Evaluated {
-            object,
-            verdict: r.verdict,
-        })
-        .collect())
-}
-
-/// Renders a directory: `kubectl kustomize` when it holds a kustomization,
-/// else every YAML file under it. Returns objects with, when known, the
-/// file each came from.
-pub fn render_dir(dir: &Path) -> Result<Vec<(Value, Option<PathBuf>)>, PlanError> {
-    if source::kustomization_file(dir).is_some() {
-        let out = Command::new("kubectl")
-            .arg("kustomize")
-            .arg(dir)
-            .output()
-            .map_err(|e| {
-                PlanError::tooling(
-                    format!("cannot run `kubectl kustomize`: {e}"),
-                    "install kubectl (v1.27+) and put it on PATH",
-                )
-            })?;
-        if !out.status.success() {
-            return Err(PlanError::tooling(
-                format!(
-                    "`kubectl kustomize` failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-                "fix the kustomization (run `kubectl kustomize` on the directory to see the error)",
-            )
-            .in_file(dir.display().to_string()));
+        if objects.is_empty() {
+            return Ok(Vec::new());
         }
-        let text = String::from_utf8_lossy(&out.stdout);
-        return Ok(parse_objects(&text)
-            .map_err(|e| {
-                PlanError::tooling(
-                    format!("cannot parse kustomize output: {e}"),
-                    "report this as a bug",
-                )
-            })?
+        let env = check::cli::process_env();
+        let resolved = settings::resolve(&env, &settings::FlagOverrides::default())
+            .map_err(|e| format!("bad parameter {e}"))?;
+        let policy_settings = resolved.policy_settings();
+        let engine = check::load_engine(check::module_cache(&env), &policy_settings)
+            .map_err(|e| e.to_string())?;
+        let report =
+            cnpg_guard_host::bundle::evaluate_bundle(&engine, objects.to_vec(), &policy_settings)
+                .map_err(|e| format!("policy evaluation failed: {e}"))?;
+        Ok(report
+            .results
             .into_iter()
-            .map(|v| (v, None))
-            .collect());
+            .map(|r| Evaluated { verdict: r.verdict })
+            .collect())
     }
-    let mut out = Vec::new();
-    for f in source::yaml_files(dir, 8) {
-        let text = std::fs::read_to_string(&f).map_err(|e| {
-            PlanError::input(format!("cannot read: {e}"), "check the file")
-                .in_file(f.display().to_string())
-        })?;
-        for v in parse_objects(&text)
-            .map_err(|e| PlanError::input(e, "fix the YAML").in_file(f.display().to_string()))?
-        {
-            out.push((v, Some(f.clone())));
-        }
-    }
-    Ok(out)
 }
 
-/// Parses a manifest stream into objects (skipping empty documents and
-/// non-objects; expanding `List` kinds).
-pub fn parse_objects(text: &str) -> Result<Vec<Value>, String> {
-    let docs = yaml::parse(text).map_err(|e| format!("line {}: {}", e.line, e.message))?;
-    let mut out = Vec::new();
-    for d in docs {
-        let Some(root) = d.root else { continue };
-        let v = root.to_json();
-        if v.get("kind")
-            .and_then(Value::as_str)
-            .is_some_and(|k| k.ends_with("List"))
-            && let Some(items) = v.get("items").and_then(Value::as_array)
-        {
-            out.extend(items.iter().cloned());
-            continue;
-        }
-        if v.is_object() && v.get("kind").is_some() {
-            out.push(v);
-        }
+/// Renders a directory or file exactly as `check` reads it (kustomizations
+/// rendered, plain directories walked, the one manifest parser). Any part
+/// that fails to render is an error naming it.
+pub fn render_dir(dir: &Path) -> Result<Vec<Value>, PlanError> {
+    let prepared =
+        check::prepare(&[Input::Path(dir.to_path_buf())], &Options::default()).map_err(|e| {
+            PlanError::render(
+                e.to_string(),
+                "run `kubectl cnpg-plan check` on it to see every problem",
+            )
+            .in_file(dir.display().to_string())
+        })?;
+    if let Some((label, error)) = prepared.errors().first() {
+        return Err(PlanError::render(
+            format!("{label}: {error}"),
+            "fix the kustomization (`kubectl kustomize` on the directory shows the same error)",
+        )
+        .in_file(dir.display().to_string()));
     }
-    Ok(out)
+    Ok(prepared.into_objects())
 }
 
 /// Copies `dir` into a temp dir, applies `changes` there, and renders it.
@@ -159,7 +100,17 @@ pub fn render_planned(dir: &Path, changes: &[FileChange]) -> Result<Vec<Value>, 
         std::fs::write(&target, text)
             .map_err(|e| PlanError::tooling(e.to_string(), "check TMPDIR"))?;
     }
-    Ok(render_dir(&copy)?.into_iter().map(|(v, _)| v).collect())
+    render_dir(&copy).map_err(|e| PlanError {
+        message: format!(
+            "the PLANNED tree (your files with the edits above applied, in a temp copy) does not render: {}",
+            e.message
+        ),
+        fix: "this is the planner's edit, not your tree: report it with the diff above; \
+              nothing was written"
+            .into(),
+        file: Some(dir.display().to_string()),
+        ..e
+    })
 }
 
 /// Builds the render copy of `dir` under `tmp` and returns its path.

@@ -302,13 +302,12 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
             PlanError::input(format!("cannot read: {e}"), "check the path")
                 .in_file(o.dir.display().to_string())
         })?;
-        policy::parse_objects(&text)
-            .map_err(|e| PlanError::input(e, "fix the YAML").in_file(o.dir.display().to_string()))?
+        cnpg_guard_host::manifests::parse_stream(&text).map_err(|e| {
+            PlanError::input(format!("invalid manifests: {e}"), "fix the YAML")
+                .in_file(o.dir.display().to_string())
+        })?
     } else {
         policy::render_dir(&dir)?
-            .into_iter()
-            .map(|(v, _)| v)
-            .collect()
     };
     let clusters: Vec<&Value> = objects
         .iter()

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use cnpg_guard_host::manifests::{self, ManifestError};
-use granit_parser::ScalarStyle;
+use cnpg_guard_host::spans::ScalarStyle;
 use serde_json::Value;
 
 use crate::edit::{self, TextEdit};

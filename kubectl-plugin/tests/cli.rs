@@ -477,7 +477,15 @@ fn policy_denial_is_an_error_never_ready() {
     )
     .unwrap();
     let before = snapshot(&root);
-    let r = plan(&db, &["--write"]);
+    // A store not in the tree is a warning by default (it may live in another
+    // app); the sidecar-style default CNPG_GUARD_STRICT_OBJECTSTORES makes it
+    // a deny for the planner and check alike.
+    let strict = [("CNPG_GUARD_STRICT_OBJECTSTORES", "true")];
+    let d = db.to_str().unwrap();
+    let r = kubectl(&["cnpg-plan", "recovery", d], &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("objectstore-missing"), "{}", r.stdout);
+    let r = kubectl(&["cnpg-plan", "recovery", d, "--write"], &strict);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("NOT READY"), "{}", r.stdout);
     assert!(
@@ -487,7 +495,10 @@ fn policy_denial_is_an_error_never_ready() {
     );
     assert!(r.stdout.contains("objectstore-missing"), "{}", r.stdout);
     assert_eq!(snapshot(&root), before, "a denied plan is never written");
-    let j = json_of(&plan(&db, &["-o", "json"]));
+    let j = json_of(&kubectl(
+        &["cnpg-plan", "recovery", d, "-o", "json"],
+        &strict,
+    ));
     assert_eq!(j["ready"], false);
     assert!(
         j["findings"]
@@ -497,11 +508,20 @@ fn policy_denial_is_an_error_never_ready() {
             .any(|f| f["severity"] == "deny" && f["rule"] == "objectstore-missing")
     );
     // check mode says the same about the current tree.
-    let r = kubectl(
-        &["cnpg-plan", "check", db.to_str().unwrap(), "-o", "json"],
+    let r = kubectl(&["cnpg-plan", "check", d, "-o", "json"], &strict);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let r2 = kubectl(
+        &[
+            "cnpg-plan",
+            "check",
+            d,
+            "-o",
+            "json",
+            "--strict-objectstores",
+        ],
         &[],
     );
-    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r2.stdout, r.stdout, "flag and env give the same answer");
     // A rendered object's finding points at the source file and line.
     let j = json_of(&r);
     let f = j["findings"]
@@ -779,7 +799,7 @@ fn live_rejects_target_before_first_recoverability_point() {
         &fake,
         &["--target-time", "2026-04-01T00:00:00Z", "--write"],
     );
-    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 5, "{}\n{}", r.stdout, r.stderr);
     let j = json_of(&r);
     assert_eq!(check_status(&j, "target-in-window"), "fail");
     assert!(
@@ -788,7 +808,7 @@ fn live_rejects_target_before_first_recoverability_point() {
     );
     assert_eq!(j["written"], false, "a failed live check blocks --write");
     let r = live(&db, &fake, &["--target-time", "2999-01-01T00:00:00Z"]);
-    assert_eq!(r.code, 3);
+    assert_eq!(r.code, 5);
 }
 
 #[test]
@@ -797,7 +817,7 @@ fn live_lineage_mismatch_fails() {
     let db = root.join("temporal");
     let fake = fake_kubectl(t.path(), "temporal-database-v1", false);
     let r = live(&db, &fake, &[]);
-    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 5, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(check_status(&json_of(&r), "lineage-matches-git"), "fail");
 }
 
@@ -838,7 +858,11 @@ fn check_text_json_sarif() {
     let db = fixture("seed000").join("temporal");
     let r = kubectl(&["cnpg-plan", "check", db.to_str().unwrap()], &[]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("object(s) checked"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("objects checked, no object denied"),
+        "{}",
+        r.stdout
+    );
 
     let (_t, root) = workdir("flux-plugin");
     let bad = root.join("orders/bad.yaml");
@@ -848,7 +872,14 @@ fn check_text_json_sarif() {
     )
     .unwrap();
     let r = kubectl(
-        &["cnpg-plan", "check", root.to_str().unwrap(), "-o", "sarif"],
+        &[
+            "cnpg-plan",
+            "check",
+            root.to_str().unwrap(),
+            "-o",
+            "sarif",
+            "--strict-objectstores",
+        ],
         &[],
     );
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
@@ -872,13 +903,21 @@ fn check_text_json_sarif() {
         "the barmanObjectName line: {hit:#}"
     );
     let r = kubectl(
-        &["cnpg-plan", "check", bad.to_str().unwrap(), "-o", "json"],
+        &[
+            "cnpg-plan",
+            "check",
+            bad.to_str().unwrap(),
+            "-o",
+            "json",
+            "--severity",
+            "objectstore-missing=deny",
+        ],
         &[],
     );
     assert_eq!(r.code, 1);
     let j = json_of(&r);
     assert_eq!(j["accepted"], false);
-    assert_eq!(j["schemaVersion"], 1);
+    assert_eq!(j["schemaVersion"], 2);
 }
 
 // ---- help and usage ----
@@ -890,7 +929,9 @@ fn help_teaches_and_usage_errors_exit_2() {
     assert!(
         r.stdout.contains("Examples:")
             && r.stdout.contains("kubectl cnpg-plan recovery")
-            && r.stdout.contains("Exit codes:"),
+            && r.stdout
+                .contains("Exit codes (the same for argocd-cnpg-guard and kubectl cnpg-plan):")
+            && r.stdout.contains("5  live"),
         "{}",
         r.stdout
     );
@@ -1012,7 +1053,7 @@ fn restore_as_live_checks_the_target_window() {
             out.to_str().unwrap(),
         ],
     );
-    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 5, "{}\n{}", r.stdout, r.stderr);
     let j = json_of(&r);
     assert_eq!(check_status(&j, "target-in-window"), "fail");
     assert!(!out.exists(), "a failed live check blocks --write");

@@ -101,3 +101,34 @@ impl Index {
         }
     }
 }
+
+/// Lines of field paths inside declared documents, each file parsed once
+/// with the span parser ([`crate::spans`]).
+#[derive(Debug, Default)]
+pub struct FieldLines {
+    files: HashMap<String, Option<(String, Vec<crate::spans::Doc>)>>,
+}
+
+impl FieldLines {
+    /// The 1-based line of `path` (or of its nearest existing ancestor: a
+    /// missing field is reported where it would go) in the document of
+    /// `file` that starts at `doc_line`. `None` when the document is not
+    /// found (e.g. a `List` item), then the document line is the answer.
+    pub fn line(&mut self, file: &str, doc_line: u64, path: &str) -> Option<u64> {
+        let entry = self.files.entry(file.to_string()).or_insert_with(|| {
+            let text = std::fs::read_to_string(file).ok()?;
+            let docs = crate::spans::parse(&text).ok()?;
+            Some((text, docs))
+        });
+        let (text, docs) = entry.as_ref()?;
+        let root = docs
+            .iter()
+            .filter_map(|d| d.root.as_ref())
+            .find(|r| crate::spans::line_of(text, r.start()) as u64 == doc_line)?;
+        let segs = crate::spans::parse_path(path);
+        (0..=segs.len())
+            .rev()
+            .find_map(|n| segs.get(..n).and_then(|s| root.at(s)))
+            .map(|node| crate::spans::line_of(text, node.start()) as u64)
+    }
+}

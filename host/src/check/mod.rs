@@ -105,6 +105,9 @@ pub struct Checked {
     pub file: Option<String>,
     /// 1-based line of its document in [`Checked::file`].
     pub line: Option<u64>,
+    /// Per finding (same order as `verdict.findings`): the line of its field
+    /// path in [`Checked::file`], when found.
+    pub finding_lines: Vec<Option<u64>>,
 }
 
 /// One rendered unit.
@@ -354,17 +357,30 @@ pub fn evaluate(engine: &Engine, p: Prepared, opts: &Options) -> Result<Report, 
         },
     )
     .map_err(|e| CheckError::Internal(host_error(&e)))?;
+    let mut fields = locate::FieldLines::default();
     let checked = report
         .results
         .into_iter()
         .zip(p.origin)
         .zip(located)
-        .map(|((r, unit), (file, line))| Checked {
-            object: r.object,
-            verdict: r.verdict,
-            unit,
-            file,
-            line,
+        .map(|((r, unit), (file, line))| {
+            let finding_lines = r
+                .verdict
+                .findings
+                .iter()
+                .map(|f| match (&file, line) {
+                    (Some(file), Some(line)) => fields.line(file, line, &f.path),
+                    _ => None,
+                })
+                .collect();
+            Checked {
+                object: r.object,
+                verdict: r.verdict,
+                unit,
+                file,
+                line,
+                finding_lines,
+            }
         })
         .collect();
     Ok(Report {
@@ -541,6 +557,7 @@ mod tests {
             unit: 0,
             file: None,
             line: None,
+            finding_lines: vec![],
         };
         let mut r = Report {
             inputs: vec![],

@@ -34,7 +34,8 @@ pub struct Located {
     /// Source file, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
-    /// 1-based line of the object's document in `file`.
+    /// 1-based line of the finding's field in `file` (of the nearest
+    /// ancestor that exists; of the object's document when not found).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
     /// Label of the unit that rendered the object.
@@ -97,7 +98,7 @@ pub fn located(r: &Report) -> Vec<Located> {
                 .get(c.unit)
                 .map(|u| u.label.clone())
                 .unwrap_or_default();
-            c.verdict.findings.iter().map(move |f| {
+            c.verdict.findings.iter().enumerate().map(move |(i, f)| {
                 let mut finding = f.clone();
                 if finding.text.is_empty() {
                     finding.text = finding.render();
@@ -105,7 +106,7 @@ pub fn located(r: &Report) -> Vec<Located> {
                 Located {
                     finding,
                     file: c.file.clone(),
-                    line: c.line,
+                    line: c.finding_lines.get(i).copied().flatten().or(c.line),
                     source: source.clone(),
                 }
             })

@@ -1,20 +1,24 @@
 //! YAML with source positions: WHERE things are, never what they mean.
 //!
-//! The planner edits files as TEXT: it needs the exact bytes of a field, not
-//! a re-serialised document. This module parses a (multi-document) YAML
+//! `kubectl cnpg-plan` edits files as TEXT: it needs the exact bytes of a
+//! field, not a re-serialised document; `check` points a finding at the line
+//! of its field. This module parses a (multi-document) YAML
 //! stream into a small tree whose nodes carry byte spans, and finds the node
 //! (or the place a missing key would go) for a field path such as
 //! `spec.plugins[0].parameters.serverName`.
 //!
 //! What a manifest MEANS is read in exactly one way in cnpg-guard:
-//! `cnpg_guard_host::manifests` (YAML 1.1 like kubectl: anchors, merge keys,
+//! [`crate::manifests`] (YAML 1.1 like kubectl: anchors, merge keys,
 //! `yes`/`no`, octal, last duplicate key wins). The span tree here does not
-//! type scalars, expand aliases or apply merge keys; [`crate::source::Source`]
+//! type scalars, expand aliases or apply merge keys; the planner's `Source`
 //! pairs each span document with the host parser's value of the same bytes.
 //! The writing side ([`render_scalar`], [`emit`]) asks the host parser too
 //! whether what it writes reads back as intended.
 
-use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
+use granit_parser::{Event, Parser, StructureStyle};
+
+/// How a scalar was written (plain, quoted, block).
+pub use granit_parser::ScalarStyle;
 use serde_json::Value;
 
 /// A parsed node with its byte span in the source text.
@@ -451,7 +455,7 @@ fn reads_back(scalar: &str, value: &str) -> bool {
     [format!("k: {scalar}\n"), format!("{{k: {scalar}}}\n")]
         .iter()
         .all(|doc| {
-            cnpg_guard_host::manifests::parse_documents(doc).is_ok_and(|docs| {
+            crate::manifests::parse_documents(doc).is_ok_and(|docs| {
                 matches!(docs.as_slice(), [Value::Object(m)]
                     if m.len() == 1 && m.get("k") == Some(&want))
             })
@@ -665,7 +669,7 @@ fn emit_into(value: &Y, indent: usize, out: &mut String) {
 )]
 mod tests {
     use super::*;
-    use cnpg_guard_host::manifests::parse_documents;
+    use crate::manifests::parse_documents;
     use serde_json::json;
 
     const SAMPLE: &str = "# c\napiVersion: v1 # x\nspec:\n  plugins:\n    - name: \"barman\"\n      parameters:\n        serverName: 'db-v2' # hi\n  flow: { a: 1, serverName: x }\n---\nother: 1\n";
