@@ -17,10 +17,10 @@ fn check_text_passes_with_warning() {
     let app = App::new("missing-objectstore", "gitea");
     let run = run_in(app.tmp.path(), &["check", &app.source_path], vec![]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    // Located in the file that declares the Cluster.
+    // Located at the field, in the file that declares the Cluster.
     assert!(
         run.stdout.contains(&format!(
-            "{}/cluster.yaml:1: warn: Cluster cloudnative-pg/gitea-database: ",
+            "{}/cluster.yaml:19: warn: Cluster cloudnative-pg/gitea-database: ",
             app.source_path
         )),
         "{}",

@@ -117,7 +117,7 @@ fn flux_tree_is_rendered_as_flux_builds_it() {
     assert_eq!(
         findings,
         [
-            "schedule-five-fields ScheduledBackup gitea/gitea-db-nightly shared/scheduled-backup.yaml:1"
+            "schedule-five-fields ScheduledBackup gitea/gitea-db-nightly shared/scheduled-backup.yaml:6"
         ]
     );
     // The PVC was substituted and moved to targetNamespace immich.
