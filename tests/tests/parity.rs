@@ -230,3 +230,36 @@ fn stdin_is_the_same_as_the_file() {
     assert_eq!(a, (from_file, Some(code)));
     assert_eq!(k, a);
 }
+
+#[test]
+fn generate_reads_a_stream_from_stdin() {
+    use std::io::Write;
+    let file = fixtures().join("parity/list-kind.yaml");
+    let mut child = binaries()
+        .argocd_cnpg_guard(&["generate", "-"])
+        .env("ARGOCD_APP_NAMESPACE", "db")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&file).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects = manifests::parse_stream(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert_eq!(objects.len(), 2, "the List is flattened");
+    // The PVC's file-level backup label is stripped, as admission would.
+    assert_eq!(objects[0]["kind"], "PersistentVolumeClaim");
+    assert!(objects[0]["metadata"]["labels"].get("backup").is_none());
+    assert_eq!(objects[0]["metadata"]["labels"]["cnpg.io/cluster"], "pg");
+}
