@@ -162,6 +162,15 @@ spec:
         side["command"],
         serde_json::json!(["/var/run/argocd/argocd-cmp-server"])
     );
+    // Successful runs' stderr (the warnings) is logged only at info.
+    assert_eq!(side["args"], serde_json::json!(["--loglevel=info"]));
+    let env: Vec<(&str, &str)> = side["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["value"].as_str().unwrap()))
+        .collect();
+    assert!(env.contains(&("ARGOCD_EXEC_TIMEOUT", "90s")), "{env:?}");
     assert_eq!(side["securityContext"]["runAsUser"], 999);
     assert_eq!(side["securityContext"]["runAsNonRoot"], true);
     let mounts: Vec<(&str, &str)> = side["volumeMounts"]

@@ -65,6 +65,19 @@ pub struct KubeOpts {
     pub namespace: Option<String>,
     /// Namespaces to search for consumers besides the Cluster's.
     pub consumer_namespaces: Vec<String>,
+    /// `--request-timeout`, passed to every kubectl call (kubectl's syntax).
+    pub request_timeout: String,
+}
+
+/// kubectl's default for our calls when `--request-timeout` is not given: a
+/// live check must not hang a drill on an unreachable API server.
+pub const DEFAULT_REQUEST_TIMEOUT: &str = "10s";
+
+/// Whether `v` is a value kubectl's `--request-timeout` accepts: whole
+/// seconds (`30`) or a Go duration (`1m30s`; `0` waits forever).
+pub fn valid_request_timeout(v: &str) -> bool {
+    (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        || (!v.starts_with('-') && cnpg_guard_core::cnpg::cron::go_duration_ok(v))
 }
 
 /// The kubectl binary: `CNPG_PLAN_KUBECTL` or `kubectl`.
@@ -96,7 +109,7 @@ impl Kube<'_> {
             cmd.arg("--context").arg(c);
         }
         cmd.arg("get").args(args).arg("-o").arg("json");
-        cmd.arg("--request-timeout=10s");
+        cmd.arg(format!("--request-timeout={}", self.opts.request_timeout));
         let out = match cmd.output() {
             Ok(o) => o,
             Err(e) => return Got::Unreachable(format!("cannot run {}: {e}", kubectl_bin())),

@@ -57,6 +57,17 @@ struct Cli {
     /// Git); for check, of namespace-less objects (default: `default`).
     #[arg(short = 'n', long, global = true)]
     namespace: Option<String>,
+    /// Timeout of each kubectl call of the live checks, as kubectl takes it
+    /// (`30`, `1m`, `0` = none).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        default_value = live::DEFAULT_REQUEST_TIMEOUT,
+        value_parser = parse_request_timeout,
+        help_heading = "Live checks (recovery only)"
+    )]
+    request_timeout: String,
     /// More log output on stderr (-v info, -vv debug); RUST_LOG wins.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
@@ -194,6 +205,16 @@ fn recovery_help() -> String {
     format!("{RECOVERY_EXAMPLES}\n\n{EXIT_CODES}")
 }
 
+fn parse_request_timeout(v: &str) -> Result<String, String> {
+    if live::valid_request_timeout(v) {
+        Ok(v.to_string())
+    } else {
+        Err(format!(
+            "{v:?} is not a kubectl duration: give seconds (30) or a duration (1m, 1m30s, 0 for none)"
+        ))
+    }
+}
+
 fn check_help() -> String {
     format!(
         "{}\n\nExamples:\n  kubectl cnpg-plan check fluxcd/databases/prod\n  \
@@ -230,6 +251,7 @@ fn main() -> ExitCode {
         kubeconfig: cli.kubeconfig,
         namespace: cli.namespace,
         consumer_namespaces: Vec::new(),
+        request_timeout: cli.request_timeout,
     };
     let result = match cli.command {
         Cmd::Recovery(a) => report::recovery(&a_to_opts(*a, kube)),

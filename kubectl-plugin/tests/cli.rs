@@ -787,6 +787,33 @@ fn live_checks_pass_and_feed_the_runbook() {
     assert!(!j["steps"].to_string().contains("deployment/unrelated"));
     let calls = read(&t.path().join("fake/calls"));
     assert!(calls.contains("--context homelab get cluster.postgresql.cnpg.io temporal-database -n cloudnative-pg -o json"), "{calls}");
+    assert!(
+        calls.lines().all(|l| l.ends_with("--request-timeout=10s")),
+        "every kubectl call is bounded by default: {calls}"
+    );
+}
+
+#[test]
+fn request_timeout_reaches_every_kubectl_call() {
+    let (t, root) = workdir("seed000");
+    let db = root.join("temporal");
+    let fake = fake_kubectl(t.path(), "temporal-database-v2", false);
+    let r = live(&db, &fake, &["--request-timeout", "1m30s"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let calls = read(&t.path().join("fake/calls"));
+    assert!(!calls.is_empty());
+    assert!(
+        calls
+            .lines()
+            .all(|l| l.ends_with("--request-timeout=1m30s")),
+        "{calls}"
+    );
+    for bad in ["soon", "-5s", "10 s", ""] {
+        let flag = format!("--request-timeout={bad}");
+        let r = live(&db, &fake, &[flag.as_str()]);
+        assert_eq!(r.code, 2, "{bad:?}: {}", r.stderr);
+        assert!(r.stderr.contains("--request-timeout"), "{}", r.stderr);
+    }
 }
 
 #[test]

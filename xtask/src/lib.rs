@@ -10,6 +10,8 @@
 //! names of policy-evaluator's `Metadata` into a wasm custom section named
 //! `io.kubewarden.metadata`.
 
+pub mod artifacthub;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

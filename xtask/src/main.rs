@@ -12,7 +12,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use xtask::{build_policy, build_wasm_crate, cargo_command, ensure_wasm_target, workspace_root};
 
-const USAGE: &str = "usage: cargo xtask <dist | test | ci | bench [ITERATIONS] | policy [OUT_DIR]>";
+const USAGE: &str =
+    "usage: cargo xtask <dist | test | ci | bench [ITERATIONS] | policy [OUT_DIR] | artifacthub>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         Some("dist") => dist(&root),
         Some("test" | "ci") => ci(&root),
         Some("bench") => bench(&root, args.get(1).map(String::as_str)),
+        Some("artifacthub") => write_artifacthub(&root),
         Some("policy") => {
             let out = args.get(1).map_or_else(|| root.join("dist"), PathBuf::from);
             build_policy(&root, &out).map(|p| eprintln!("wrote {}", p.display()))
@@ -176,5 +178,30 @@ fn bench(root: &Path, iterations: Option<&str>) -> Result<()> {
     if !status.success() {
         bail!("benchmark failed ({status})");
     }
+    Ok(())
+}
+
+/// `cargo xtask artifacthub`: regenerates artifacthub-pkg.yml from
+/// policy/metadata.yml and policy/questions-ui.yml (createdAt kept while the
+/// version is unchanged).
+fn write_artifacthub(root: &Path) -> Result<()> {
+    let read = |rel: &str| {
+        std::fs::read_to_string(root.join(rel)).with_context(|| format!("reading {rel}"))
+    };
+    let metadata = read("policy/metadata.yml")?;
+    let questions = read("policy/questions-ui.yml")?;
+    let target = root.join("artifacthub-pkg.yml");
+    let previous = std::fs::read_to_string(&target).ok();
+    let version = xtask::artifacthub::render(&metadata, Some(&questions), "")
+        .ok()
+        .and_then(|t| xtask::artifacthub::existing(&t))
+        .map(|(_, v)| v);
+    let created_at = match previous.as_deref().and_then(xtask::artifacthub::existing) {
+        Some((at, v)) if Some(&v) == version.as_ref() => at,
+        _ => xtask::artifacthub::now_rfc3339(),
+    };
+    let text = xtask::artifacthub::render(&metadata, Some(&questions), &created_at)?;
+    std::fs::write(&target, text).with_context(|| format!("writing {}", target.display()))?;
+    eprintln!("wrote {}", target.display());
     Ok(())
 }

@@ -114,8 +114,9 @@ pub fn classify(spec: &str) -> Schedule {
 }
 
 /// Go `time.ParseDuration` syntax: `[-+]?([0-9]*(\.[0-9]*)?unit)+` with
-/// units ns, us, µs, μs, ms, s, m, h, or a bare `0`.
-fn go_duration_ok(s: &str) -> bool {
+/// units ns, us, µs, μs, ms, s, m, h, or a bare `0` (what `@every` takes,
+/// and what kubectl's `--request-timeout` takes besides plain seconds).
+pub fn go_duration_ok(s: &str) -> bool {
     let s = s.strip_prefix(['-', '+']).unwrap_or(s);
     if s == "0" {
         return true;
