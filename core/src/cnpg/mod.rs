@@ -254,6 +254,50 @@ pub fn recovery_entry(source: &str, identity: &Identity) -> Vec<(String, lineage
     entry
 }
 
+/// Whether CNPG treats the Cluster as a replica cluster (cnpg@v1.30.0
+/// `api/v1/cluster_funcs.go:1086-1112`, `IsReplica`): no `spec.replica`,
+/// no; `enabled` written, its value; otherwise `self` (default: the
+/// Cluster's name) differs from `primary`.
+pub fn is_replica(cluster: &Cluster) -> bool {
+    let Some(r) = cluster.spec().replica.as_ref() else {
+        return false;
+    };
+    if let Some(enabled) = r.enabled {
+        return enabled;
+    }
+    let me = r
+        .self_
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(cluster.name());
+    r.primary.as_deref().unwrap_or_default() != me
+}
+
+/// Whether a recovery bootstrap leaves the application database to CNPG's
+/// default: `recovery` is the one bootstrap method, the Cluster is not a
+/// replica, and `database` is not written. CNPG then sets the database to
+/// `app` and an unset owner to the database (cnpg@v1.30.0
+/// `api/v1/cluster_defaults.go:72-75,264-271`); because both are then
+/// set, the restore creates them: `CREATE ROLE app LOGIN` and
+/// `CREATE DATABASE app OWNER app` next to the restored data
+/// (`api/v1/cluster_funcs.go:1002-1018`, `pkg/management/postgres/restore.go:283-286,949-958`,
+/// `pkg/management/postgres/initdb.go:308-382`), resets that role's password
+/// from the application secret (`internal/management/controller/instance_controller.go:1387-1391`),
+/// and, without `recovery.secret`, generates `<cluster>-app` naming
+/// database and user `app` (`internal/controller/cluster_create.go:222-240`,
+/// `api/v1/cluster_funcs.go:569-591,905-911`). Replicas create no
+/// application database (`cluster_funcs.go:1003-1006`).
+pub fn recovery_defaults_app_database(cluster: &Cluster) -> bool {
+    let b = cluster.bootstrap();
+    let Some(r) = &b.recovery else {
+        return false;
+    };
+    b.initdb.is_none()
+        && b.pg_basebackup.is_none()
+        && !is_replica(cluster)
+        && r.database.as_deref().is_none_or(str::is_empty)
+}
+
 /// Finds `spec.externalClusters[]` by name, with its index.
 pub fn find_external_cluster<'a>(
     cluster: &'a Cluster,
@@ -341,6 +385,71 @@ mod tests {
             ]
         );
         assert_eq!(recovery_entry("origin", &identity(json!({}))).len(), 3);
+    }
+
+    #[test]
+    fn recovery_without_a_database_defaults_to_app() {
+        let c = |spec: serde_json::Value| {
+            Cluster::deserialize(&json!({"metadata": {"name": "pg"}, "spec": spec})).unwrap()
+        };
+        // (spec, defaults to app)
+        let cases = [
+            (json!({"bootstrap": {"recovery": {"source": "o"}}}), true),
+            (
+                json!({"bootstrap": {"recovery": {"source": "o", "owner": "shop"}}}),
+                true,
+            ),
+            (
+                json!({"bootstrap": {"recovery": {"source": "o", "database": ""}}}),
+                true,
+            ),
+            (
+                json!({"bootstrap": {"recovery": {"source": "o", "database": "orders"}}}),
+                false,
+            ),
+            (json!({"bootstrap": {"initdb": {}}}), false),
+            (json!({}), false),
+            // Two methods: dual-bootstrap's finding, not this one.
+            (
+                json!({"bootstrap": {"initdb": {}, "recovery": {"source": "o"}}}),
+                false,
+            ),
+            // Replicas create no application database.
+            (
+                json!({"bootstrap": {"recovery": {"source": "o"}}, "replica": {"enabled": true, "source": "o"}}),
+                false,
+            ),
+            (
+                json!({"bootstrap": {"recovery": {"source": "o"}}, "replica": {"enabled": false, "source": "o"}}),
+                true,
+            ),
+        ];
+        for (spec, want) in cases {
+            assert_eq!(
+                recovery_defaults_app_database(&c(spec.clone())),
+                want,
+                "{spec}"
+            );
+        }
+    }
+
+    #[test]
+    fn replica_as_cnpg_reads_it() {
+        let c = |replica: serde_json::Value| {
+            Cluster::deserialize(&json!({"metadata": {"name": "pg"}, "spec": {"replica": replica}}))
+                .unwrap()
+        };
+        assert!(!is_replica(&Cluster::default()));
+        assert!(is_replica(&c(json!({"enabled": true}))));
+        assert!(!is_replica(&c(
+            json!({"enabled": false, "primary": "other"})
+        )));
+        // Distributed topology: self defaults to the Cluster's name.
+        assert!(!is_replica(&c(json!({"primary": "pg"}))));
+        assert!(is_replica(&c(json!({"primary": "pg-a"}))));
+        assert!(!is_replica(&c(json!({"primary": "pg-b", "self": "pg-b"}))));
+        // Neither enabled nor primary: `self` ("pg") differs from "".
+        assert!(is_replica(&c(json!({"source": "o"}))));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::{
     BOOTSTRAP_CHANGED, DUAL_BOOTSTRAP, RECOVERY_BACKUP_IGNORED, RECOVERY_BACKUP_PLUGIN,
-    RECOVERY_BACKUP_UNUSABLE, RECOVERY_SOURCE_MISSING,
+    RECOVERY_BACKUP_UNUSABLE, RECOVERY_DATABASE_DEFAULT, RECOVERY_SOURCE_MISSING,
 };
 use crate::cnpg::{self, bootstrap_methods};
 use crate::engine::{Cx, Found, find};
@@ -56,6 +56,47 @@ pub(crate) fn check(cx: &mut Cx<'_>, cluster: &Cluster, old: Option<&Cluster>) {
     if let Some(recovery) = cluster.recovery() {
         check_recovery(cx, cluster, recovery);
     }
+    // Create-time only: the restore creates the role and database, and a
+    // stored Cluster carries the defaults CNPG wrote into it.
+    if cx.op == Operation::Create
+        && cnpg::recovery_defaults_app_database(cluster)
+        && cx.on(RECOVERY_DATABASE_DEFAULT)
+    {
+        database_default(cx, cluster);
+    }
+}
+
+/// A recovery that names no `database`: CNPG's `app` defaults apply
+/// ([`cnpg::recovery_defaults_app_database`]).
+fn database_default(cx: &mut Cx<'_>, cluster: &Cluster) {
+    let recovery = cluster.recovery();
+    let owner = recovery
+        .and_then(|r| r.owner.as_deref())
+        .filter(|o| !o.is_empty());
+    let secret = recovery
+        .and_then(|r| r.secret.as_ref())
+        .and_then(|s| s.get());
+    let app = cnpg::DEFAULT_DATABASE;
+    let named = match owner {
+        Some(o) => format!("owner '{o}' but no database: CNPG defaults the database to '{app}'"),
+        None => format!("neither database nor owner: CNPG defaults both to '{app}'"),
+    };
+    let role = owner.unwrap_or(app);
+    let secret_words = match secret {
+        Some(s) => format!("role '{role}' gets the password of Secret '{s}'"),
+        None => format!(
+            "the generated Secret '{}' points applications at database '{app}' as user '{role}'",
+            cnpg::default_app_secret(cluster.name())
+        ),
+    };
+    cx.hit(
+        RECOVERY_DATABASE_DEFAULT,
+        "spec.bootstrap.recovery",
+        format!(
+            "spec.bootstrap.recovery names {named}. The restore keeps every restored database but creates an EMPTY database '{app}' owned by role '{role}' next to them, and {secret_words}: applications connect to the empty one"
+        ),
+        "set spec.bootstrap.recovery.database and .owner to the application database and its owner as they exist in the backup (what bootstrap.initdb named); `kubectl cnpg-plan recovery` writes them".into(),
+    );
 }
 
 fn check_recovery(cx: &mut Cx<'_>, cluster: &Cluster, recovery: &Recovery) {

@@ -95,6 +95,8 @@ pub const PLUGIN_PARAMETER_UNKNOWN: &str = "plugin-parameter-unknown";
 pub const RECOVERY_BACKUP_UNUSABLE: &str = "recovery-backup-unusable";
 /// `recovery-backup-ignored`
 pub const RECOVERY_BACKUP_IGNORED: &str = "recovery-backup-ignored";
+/// `recovery-database-default`
+pub const RECOVERY_DATABASE_DEFAULT: &str = "recovery-database-default";
 /// `skip-wal-archiving-with-archive`
 pub const SKIP_WAL_ARCHIVING_WITH_ARCHIVE: &str = "skip-wal-archiving-with-archive";
 /// `backup-method-mismatch`
@@ -159,6 +161,13 @@ pub static RULES: &[RuleInfo] = &[
         "Cluster",
         "recovery.backup names a Backup taken by the barman plugin",
         "`recovery.backup` always restores through the in-tree barman path, which reads destinationPath, serverName and credentials from the Backup's status; plugin Backups carry none of them (plugin-barman-cloud#510). Plugin backups must be restored with `recovery.source` and an externalClusters plugin entry.",
+    ),
+    rule(
+        RECOVERY_DATABASE_DEFAULT,
+        Level::Warn,
+        "Cluster",
+        "bootstrap.recovery without database (and owner): CNPG defaults both to app",
+        "A recovery restores every database of the backup, but CNPG still defaults recovery.database to `app` and the owner to the database, then creates that role and an empty database `app` and, without recovery.secret, generates the `<cluster>-app` Secret for them (cnpg@v1.30.0 api/v1/cluster_defaults.go:264-271, api/v1/cluster_funcs.go:1002-1018, internal/controller/cluster_create.go:222-240): applications using that Secret connect to an empty database as the wrong user. Name the database and owner the backup holds.",
     ),
     rule(
         LINEAGE_SELF_REUSE,
