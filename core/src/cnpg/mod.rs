@@ -71,6 +71,49 @@ pub const TARGET_IMMEDIATE: &str = "targetImmediate";
 /// mutually exclusive (cnpg@v1.30.0 `internal/webhook/v1/cluster_webhook.go:1512-1538`).
 pub const TARGET_EXCLUSIVE_MESSAGE: &str = "Recovery target options are mutually exclusive";
 
+/// `recoveryTarget` key pinning the base backup a recovery starts from
+/// (cnpg@v1.30.0 `api/v1/cluster_types.go:2213`). The barman catalog then
+/// restores exactly that completed backup or fails with "no backup found
+/// with ID" (`docs/cnpg.md` §15.2). It is not one of the mutually exclusive
+/// targets, so it combines with `targetTime` or `targetLSN`.
+pub const TARGET_BACKUP_ID: &str = "backupID";
+/// The `recoveryTarget` keys CNPG's webhook refuses without `backupID`
+/// (unless restoring from volume snapshots), with
+/// [`BACKUP_ID_MISSING_MESSAGE`] (cnpg@v1.30.0
+/// `internal/webhook/v1/cluster_webhook.go:1485-1494`).
+pub const TARGETS_NEEDING_BACKUP_ID: [&str; 3] = ["targetName", "targetXID", TARGET_IMMEDIATE];
+/// The webhook's message for a target of [`TARGETS_NEEDING_BACKUP_ID`]
+/// without `backupID`.
+pub const BACKUP_ID_MISSING_MESSAGE: &str = "BackupID is missing";
+
+/// The start time a barman backup id encodes, as RFC 3339 UTC
+/// (`YYYY-MM-DDTHH:MM:SSZ`). Barman names a backup by its start,
+/// `%Y%m%dT%H%M%S` in the instance's local time (barman@081bb8d
+/// `barman/cloud.py:1410`; CNPG's instance images run in UTC). `None` for
+/// anything else (a backup name, a typo).
+pub fn backup_id_start(id: &str) -> Option<String> {
+    let (date, time) = id.split_once('T')?;
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(date, 8) || !digits(time, 6) {
+        return None;
+    }
+    let num = |s: &str, a: usize, b: usize| s.get(a..b).and_then(|v| v.parse::<u32>().ok());
+    let (month, day) = (num(date, 4, 6)?, num(date, 6, 8)?);
+    let (hour, minute, second) = (num(time, 0, 2)?, num(time, 2, 4)?, num(time, 4, 6)?);
+    let ok = (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 61;
+    ok.then(|| {
+        format!(
+            "{}-{:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z",
+            date.get(..4).unwrap_or_default(),
+            month
+        )
+    })
+}
+
 /// Serial of a new Cluster's first instance. CNPG gives an instance the first
 /// serial in `[1, N]` no listed instance uses (cnpg@v1.30.0
 /// `internal/controller/cluster_create.go:1119-1132`), so a Cluster created
@@ -450,6 +493,27 @@ mod tests {
         assert!(!is_replica(&c(json!({"primary": "pg-b", "self": "pg-b"}))));
         // Neither enabled nor primary: `self` ("pg") differs from "".
         assert!(is_replica(&c(json!({"source": "o"}))));
+    }
+
+    #[test]
+    fn backup_ids_are_start_times() {
+        assert_eq!(
+            backup_id_start("20260120T030004").as_deref(),
+            Some("2026-01-20T03:00:04Z")
+        );
+        for bad in [
+            "",
+            "20260120",
+            "20261320T030004",
+            "20260120T250004",
+            "20260120T0300",
+            "2026-01-20T03:00:04Z",
+            "daily-20260120",
+            "20260120t030004",
+        ] {
+            assert_eq!(backup_id_start(bad), None, "{bad}");
+        }
+        assert!(TARGETS_NEEDING_BACKUP_ID.contains(&TARGET_IMMEDIATE));
     }
 
     #[test]
