@@ -5,7 +5,7 @@ use crate::input::{Lookup, LookupKind, Operation, Request};
 use crate::rules::{self, CONTEXT_UNAVAILABLE};
 use crate::settings::{ContextSource, Level, OnContextError, Settings};
 use crate::verdict::{Exemption, Finding, ObjectRef, Severity, Verdict};
-use crate::view::{Backup, Cluster, Object, ObjectStore};
+use crate::view::{Backup, Cluster, NetworkPolicy, Object, ObjectStore, ScheduledBackup};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -36,6 +36,8 @@ pub(crate) struct Cx<'a> {
     stores: Cache<Option<String>, ObjectStore>,
     clusters: Cache<Option<String>, Cluster>,
     backups: Cache<String, Backup>,
+    scheduled: Cache<String, ScheduledBackup>,
+    network: Cache<String, NetworkPolicy>,
     errors: RefCell<Vec<String>>,
     pub hits: Vec<Hit>,
     /// JSON pointers of members a mutating rule removes.
@@ -151,6 +153,28 @@ impl<'a> Cx<'a> {
         )
     }
 
+    /// ScheduledBackups in `ns`, once per request.
+    pub fn scheduled_backups(&self, ns: &str) -> Option<Rc<Vec<ScheduledBackup>>> {
+        self.cached(
+            &self.scheduled,
+            ns.to_string(),
+            LookupKind::ScheduledBackup,
+            Some(ns),
+            || self.lookup.scheduled_backups(ns),
+        )
+    }
+
+    /// NetworkPolicies in `ns`, once per request.
+    pub fn network_policies(&self, ns: &str) -> Option<Rc<Vec<NetworkPolicy>>> {
+        self.cached(
+            &self.network,
+            ns.to_string(),
+            LookupKind::NetworkPolicy,
+            Some(ns),
+            || self.lookup.network_policies(ns),
+        )
+    }
+
     /// True when lookups come from a rendered bundle rather than the cluster.
     pub fn render_mode(&self) -> bool {
         self.settings.context_source == ContextSource::Render
@@ -209,6 +233,8 @@ pub fn evaluate(req: &Request<'_>, settings: &Settings, lookup: &dyn Lookup) -> 
         stores: RefCell::default(),
         clusters: RefCell::default(),
         backups: RefCell::default(),
+        scheduled: RefCell::default(),
+        network: RefCell::default(),
         errors: RefCell::new(Vec::new()),
         hits: Vec::new(),
         removals: Vec::new(),
@@ -224,7 +250,9 @@ pub fn evaluate(req: &Request<'_>, settings: &Settings, lookup: &dyn Lookup) -> 
             rules::plugin_params::check(&mut cx, c);
             rules::hygiene::check(&mut cx, c);
             rules::labels::check_cluster(&mut cx, c);
+            rules::coverage::check_cluster(&mut cx, c);
         }
+        Object::ObjectStore(s) if writes => rules::coverage::check_object_store(&mut cx, s),
         Object::ObjectStore(_) if req.operation == Operation::Delete => {
             rules::object_store::check_delete(&mut cx)
         }

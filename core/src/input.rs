@@ -1,6 +1,6 @@
 //! What the core is asked about, and how it asks for other objects.
 
-use crate::view::{Backup, Cluster, Kind, Object, ObjectStore};
+use crate::view::{Backup, Cluster, Kind, NetworkPolicy, Object, ObjectStore, ScheduledBackup};
 use serde_json::Value;
 
 /// Admission operation.
@@ -51,6 +51,10 @@ pub enum LookupKind {
     Cluster,
     /// `postgresql.cnpg.io/v1` Backup.
     Backup,
+    /// `postgresql.cnpg.io/v1` ScheduledBackup.
+    ScheduledBackup,
+    /// `networking.k8s.io/v1` NetworkPolicy.
+    NetworkPolicy,
 }
 
 impl LookupKind {
@@ -58,7 +62,10 @@ impl LookupKind {
     pub fn api_version(self) -> &'static str {
         match self {
             LookupKind::ObjectStore => "barmancloud.cnpg.io/v1",
-            LookupKind::Cluster | LookupKind::Backup => "postgresql.cnpg.io/v1",
+            LookupKind::Cluster | LookupKind::Backup | LookupKind::ScheduledBackup => {
+                "postgresql.cnpg.io/v1"
+            }
+            LookupKind::NetworkPolicy => "networking.k8s.io/v1",
         }
     }
     /// Kind to ask for.
@@ -67,6 +74,8 @@ impl LookupKind {
             LookupKind::ObjectStore => "ObjectStore",
             LookupKind::Cluster => "Cluster",
             LookupKind::Backup => "Backup",
+            LookupKind::ScheduledBackup => "ScheduledBackup",
+            LookupKind::NetworkPolicy => "NetworkPolicy",
         }
     }
     /// Plural for messages.
@@ -75,6 +84,8 @@ impl LookupKind {
             LookupKind::ObjectStore => "ObjectStores",
             LookupKind::Cluster => "Clusters",
             LookupKind::Backup => "Backups",
+            LookupKind::ScheduledBackup => "ScheduledBackups",
+            LookupKind::NetworkPolicy => "NetworkPolicies",
         }
     }
     /// The fields the rules read of listed objects of this kind: hosts pass
@@ -85,6 +96,8 @@ impl LookupKind {
             LookupKind::ObjectStore => crate::view::backup::OBJECT_STORE_FIELD_MASKS,
             LookupKind::Cluster => crate::view::cluster::FIELD_MASKS,
             LookupKind::Backup => crate::view::backup::BACKUP_FIELD_MASKS,
+            LookupKind::ScheduledBackup => crate::view::backup::SCHEDULED_BACKUP_FIELD_MASKS,
+            LookupKind::NetworkPolicy => crate::view::network::FIELD_MASKS,
         }
     }
     /// The view kind.
@@ -93,8 +106,19 @@ impl LookupKind {
             LookupKind::ObjectStore => Kind::ObjectStore,
             LookupKind::Cluster => Kind::Cluster,
             LookupKind::Backup => Kind::Backup,
+            LookupKind::ScheduledBackup => Kind::ScheduledBackup,
+            LookupKind::NetworkPolicy => Kind::NetworkPolicy,
         }
     }
+
+    /// Every kind, in a stable order (hosts and tests iterate it).
+    pub const ALL: [LookupKind; 5] = [
+        LookupKind::ObjectStore,
+        LookupKind::Cluster,
+        LookupKind::Backup,
+        LookupKind::ScheduledBackup,
+        LookupKind::NetworkPolicy,
+    ];
 }
 
 /// How the core asks the host for other objects. Kubewarden answers through
@@ -107,6 +131,10 @@ pub trait Lookup {
     fn clusters(&self, namespace: Option<&str>) -> Result<Vec<Cluster>, String>;
     /// Backups in a namespace.
     fn backups(&self, namespace: &str) -> Result<Vec<Backup>, String>;
+    /// ScheduledBackups in a namespace.
+    fn scheduled_backups(&self, namespace: &str) -> Result<Vec<ScheduledBackup>, String>;
+    /// NetworkPolicies in a namespace.
+    fn network_policies(&self, namespace: &str) -> Result<Vec<NetworkPolicy>, String>;
 }
 
 /// A lookup over a fixed set of objects (tests, rendered bundles, the browser).
@@ -168,6 +196,24 @@ impl Lookup for InMemory {
             })
             .collect())
     }
+    fn scheduled_backups(&self, namespace: &str) -> Result<Vec<ScheduledBackup>, String> {
+        Ok(self
+            .in_ns(Some(namespace))
+            .filter_map(|o| match o {
+                Object::ScheduledBackup(b) => Some(b.clone()),
+                _ => None,
+            })
+            .collect())
+    }
+    fn network_policies(&self, namespace: &str) -> Result<Vec<NetworkPolicy>, String> {
+        Ok(self
+            .in_ns(Some(namespace))
+            .filter_map(|o| match o {
+                Object::NetworkPolicy(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect())
+    }
 }
 
 /// A lookup that knows nothing (every list is empty).
@@ -182,6 +228,12 @@ impl Lookup for NoLookup {
         Ok(Vec::new())
     }
     fn backups(&self, _: &str) -> Result<Vec<Backup>, String> {
+        Ok(Vec::new())
+    }
+    fn scheduled_backups(&self, _: &str) -> Result<Vec<ScheduledBackup>, String> {
+        Ok(Vec::new())
+    }
+    fn network_policies(&self, _: &str) -> Result<Vec<NetworkPolicy>, String> {
         Ok(Vec::new())
     }
 }

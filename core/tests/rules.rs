@@ -196,12 +196,14 @@ fn bootstrap_change_on_update_warns_and_unchanged_does_not() {
             .contains("from initdb to recovery")
     );
 
+    // (backup-schedule-missing would fire on any UPDATE without a
+    // ScheduledBackup in the context; it is not what this test is about.)
     let same = run_op(
         Operation::Update,
         Some(&old),
         Some(&old),
         vec![store()],
-        json!({}),
+        json!({"severity": {"backup-schedule-missing": "off"}}),
     );
     assert!(same.findings.is_empty(), "{:#?}", same.findings);
 }
@@ -398,7 +400,7 @@ fn lineage_shared_with_another_cluster_is_denied() {
         Some(&me),
         Some(&me),
         vec![store(), me.clone()],
-        json!({}),
+        json!({"severity": {"backup-schedule-missing": "off"}}),
     );
     assert!(v.findings.is_empty(), "{:#?}", v.findings);
     assert!(
@@ -766,6 +768,15 @@ impl Lookup for Failing {
     }
     fn backups(&self, _: &str) -> Result<Vec<Backup>, String> {
         Err("policy has not been granted access to Backup".into())
+    }
+    fn scheduled_backups(&self, _: &str) -> Result<Vec<Backup>, String> {
+        Err("policy has not been granted access to ScheduledBackup".into())
+    }
+    fn network_policies(
+        &self,
+        _: &str,
+    ) -> Result<Vec<cnpg_guard_core::view::NetworkPolicy>, String> {
+        Err("policy has not been granted access to NetworkPolicy".into())
     }
 }
 

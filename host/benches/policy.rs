@@ -151,15 +151,11 @@ impl ContextSource for Reflector {
 
 fn pruned(o: &Value) -> Value {
     let kind = o["kind"].as_str().unwrap_or_default();
-    let masks: Vec<String> = [
-        LookupKind::ObjectStore,
-        LookupKind::Cluster,
-        LookupKind::Backup,
-    ]
-    .into_iter()
-    .find(|k| k.kind() == kind)
-    .map(|k| k.field_masks().iter().map(|m| m.to_string()).collect())
-    .unwrap_or_default();
+    let masks: Vec<String> = LookupKind::ALL
+        .into_iter()
+        .find(|k| k.kind() == kind)
+        .map(|k| k.field_masks().iter().map(|m| m.to_string()).collect())
+        .unwrap_or_default();
     cnpg_guard_host::masks::apply(o, &masks)
 }
 

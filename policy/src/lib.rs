@@ -5,7 +5,9 @@
 //! All decisions live in `cnpg-guard-core`.
 
 use cnpg_guard_core::verdict::apply_removals;
-use cnpg_guard_core::view::{Backup, Cluster, ObjectStore, parse_list};
+use cnpg_guard_core::view::{
+    Backup, Cluster, NetworkPolicy, ObjectStore, ScheduledBackup, parse_list,
+};
 use cnpg_guard_core::{
     Lookup, LookupKind, Object, Operation, Request, Settings, Severity, Verdict, evaluate,
 };
@@ -103,6 +105,12 @@ impl Lookup for HostLookup {
     }
     fn backups(&self, namespace: &str) -> Result<Vec<Backup>, String> {
         HostLookup::list(LookupKind::Backup, Some(namespace))
+    }
+    fn scheduled_backups(&self, namespace: &str) -> Result<Vec<ScheduledBackup>, String> {
+        HostLookup::list(LookupKind::ScheduledBackup, Some(namespace))
+    }
+    fn network_policies(&self, namespace: &str) -> Result<Vec<NetworkPolicy>, String> {
+        HostLookup::list(LookupKind::NetworkPolicy, Some(namespace))
     }
 }
 

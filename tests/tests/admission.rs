@@ -65,14 +65,10 @@ impl ContextSource for Recorder {
 /// The masks the policy sends for a kind (the core's, sorted as kwctl's
 /// `BTreeSet` serialises them).
 fn masks_of(kind: &str) -> Vec<String> {
-    let lk = [
-        LookupKind::ObjectStore,
-        LookupKind::Cluster,
-        LookupKind::Backup,
-    ]
-    .into_iter()
-    .find(|k| k.kind() == kind)
-    .unwrap_or_else(|| panic!("policy listed unexpected kind {kind}"));
+    let lk = LookupKind::ALL
+        .into_iter()
+        .find(|k| k.kind() == kind)
+        .unwrap_or_else(|| panic!("policy listed unexpected kind {kind}"));
     let mut masks: Vec<String> = lk.field_masks().iter().map(|m| m.to_string()).collect();
     masks.sort();
     masks
@@ -175,7 +171,7 @@ fn protocol_version_and_embedded_metadata() {
     ] {
         assert!(resources.contains(&r), "{r} missing from {resources:?}");
     }
-    assert_eq!(meta["contextAwareResources"].as_array().unwrap().len(), 3);
+    assert_eq!(meta["contextAwareResources"].as_array().unwrap().len(), 5);
 }
 
 #[test]

@@ -95,9 +95,9 @@ fn flux_tree_is_rendered_as_flux_builds_it() {
         "absolute path: {broken}"
     );
     // ${STORE_PREFIX} (ConfigMap in the tree) and ${APP} (substitute) were
-    // substituted, so the store is found; the component's store too. The only
-    // finding is the 5-field schedule, in the file outside gitea's root, in
-    // gitea's targetNamespace.
+    // substituted, so the store is found; the component's store too. What is
+    // left: the 5-field schedule, in the file outside gitea's root, in gitea's
+    // targetNamespace, and immich having no ScheduledBackup at all.
     let findings: Vec<String> = r["findings"]
         .as_array()
         .unwrap()
@@ -117,7 +117,9 @@ fn flux_tree_is_rendered_as_flux_builds_it() {
     assert_eq!(
         findings,
         [
-            "schedule-five-fields ScheduledBackup gitea/gitea-db-nightly shared/scheduled-backup.yaml:6"
+            "schedule-five-fields ScheduledBackup gitea/gitea-db-nightly shared/scheduled-backup.yaml:6",
+            // Located through the substitution: `${APP}-db` in the file.
+            "backup-schedule-missing Cluster immich/immich-db apps/immich/cluster.yaml:13",
         ]
     );
     // The PVC was substituted and moved to targetNamespace immich.

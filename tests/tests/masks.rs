@@ -13,18 +13,14 @@
 )]
 
 use cnpg_guard_core::cnpg::lineage;
-use cnpg_guard_core::view::{Backup, Cluster, ObjectStore, read};
+use cnpg_guard_core::view::{Backup, Cluster, NetworkPolicy, ObjectStore, read};
 use cnpg_guard_core::{InMemory, LookupKind, Object, Operation, Request, Settings, evaluate};
 use cnpg_guard_host::{manifests, masks};
 use cnpg_guard_tests::fixtures;
 use serde_json::Value;
 use std::path::PathBuf;
 
-const KINDS: [LookupKind; 3] = [
-    LookupKind::ObjectStore,
-    LookupKind::Cluster,
-    LookupKind::Backup,
-];
+const KINDS: [LookupKind; 5] = LookupKind::ALL;
 
 fn lookup_kind(o: &Value) -> Option<LookupKind> {
     let api = o["apiVersion"].as_str().unwrap_or_default();
@@ -129,6 +125,21 @@ fn what_rules_read_of_listed_objects_survives_the_masks() {
                     b.status.as_ref().map(|s| &s.phase)
                 );
                 assert_eq!(a.spec().cluster(), b.spec().cluster());
+            }
+            Some(LookupKind::ScheduledBackup) => {
+                let (a, b) = (read::<Backup>(o), read::<Backup>(&m));
+                let (a, b) = (a.spec(), b.spec());
+                assert_eq!(a.cluster(), b.cluster());
+                assert_eq!(a.schedule(), b.schedule());
+                assert_eq!(a.method(), b.method());
+                assert_eq!(
+                    (a.suspended(), a.immediate()),
+                    (b.suspended(), b.immediate())
+                );
+            }
+            Some(LookupKind::NetworkPolicy) => {
+                let (a, b) = (read::<NetworkPolicy>(o), read::<NetworkPolicy>(&m));
+                assert_eq!(a.spec, b.spec);
             }
             None => continue,
         }

@@ -151,10 +151,216 @@ pub fn go_duration_ok(s: &str) -> bool {
     true
 }
 
+/// The longest time between two consecutive runs of a schedule that CNPG
+/// accepts, in seconds; `None` when robfig rejects it or it never fires
+/// (`0 0 0 30 2 *`). Five fields are read as robfig reads them (seconds
+/// first). Field syntax is robfig v1.2's (cron@v1.2.0 `parser.go:190-280`):
+/// `*`, `?`, `a`, `a-b`, `*/n`, `a/n` (= `a-max/n`), `a-b/n`, comma lists,
+/// month and weekday names; day-of-month and day-of-week match with OR when
+/// both are restricted and AND when either is `*`/`?` (`spec.go:dayMatches`).
+/// Descriptors: `@hourly` 1h, `@daily` 1d, `@weekly` 7d, `@monthly` 31d,
+/// `@yearly` 366d, `@every d` = d.
+pub fn max_interval_secs(spec: &str) -> Option<u64> {
+    const DAY: u64 = 86_400;
+    match spec {
+        "@hourly" => return Some(3_600),
+        "@daily" | "@midnight" => return Some(DAY),
+        "@weekly" => return Some(7 * DAY),
+        "@monthly" => return Some(31 * DAY),
+        "@yearly" | "@annually" => return Some(366 * DAY),
+        _ => {}
+    }
+    if let Some(d) = spec.strip_prefix("@every ") {
+        return go_duration_secs(d).filter(|s| *s > 0);
+    }
+    let fields: Vec<&str> = spec.split_whitespace().collect();
+    let (sec, min, hour, dom, month, dow) = match fields.as_slice() {
+        [s, m, h, d, mo, w] => (*s, *m, *h, *d, *mo, *w),
+        [s, m, h, d, mo] => (*s, *m, *h, *d, *mo, "*"),
+        _ => return None,
+    };
+    let secs = field(sec, 0, 59, &[])?;
+    let mins = field(min, 0, 59, &[])?;
+    let hours = field(hour, 0, 23, &[])?;
+    let doms = field(dom, 1, 31, &[])?;
+    let months = field(month, 1, 12, &MONTHS)?;
+    let dows = field(dow, 0, 6, &DAYS)?;
+    let star = |f: &str| f.starts_with('*') || f.starts_with('?');
+    let (dom_star, dow_star) = (star(dom), star(dow));
+    let mut times = Vec::new();
+    for h in 0..24u64 {
+        for m in 0..60u64 {
+            for s in 0..60u64 {
+                if bit(hours, h) && bit(mins, m) && bit(secs, s) {
+                    times.push(h * 3_600 + m * 60 + s);
+                }
+            }
+        }
+    }
+    let (first, last) = (*times.first()?, *times.last()?);
+    let mut gap = times
+        .windows(2)
+        .filter_map(|w| Some(w.get(1)? - w.first()?))
+        .max()
+        .unwrap_or(0);
+    // Four years from 2024-01-01 (a Monday), so every leap-year and
+    // weekday/day-of-month combination occurs.
+    let mut previous: Option<u64> = None;
+    let (mut y, mut mo, mut d, mut wd) = (2024u64, 1u64, 1u64, 1u64);
+    for day in 0..(4 * 366u64) {
+        let dom_ok = bit(doms, d);
+        let dow_ok = bit(dows, wd);
+        let day_ok = if dom_star || dow_star {
+            dom_ok && dow_ok
+        } else {
+            dom_ok || dow_ok
+        };
+        if bit(months, mo) && day_ok {
+            if let Some(p) = previous {
+                gap = gap.max((day - p) * DAY + first - last);
+            }
+            previous = Some(day);
+        }
+        wd = (wd + 1) % 7;
+        d += 1;
+        if d > days_in_month(y, mo) {
+            d = 1;
+            mo += 1;
+            if mo > 12 {
+                mo = 1;
+                y += 1;
+            }
+        }
+    }
+    previous?;
+    // A schedule that fires on one day of the period only (`0 0 0 29 2 *`)
+    // recurs every four years at most.
+    Some(if gap == 0 { 4 * 365 * DAY } else { gap })
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+fn bit(set: u64, n: u64) -> bool {
+    n < 64 && set & (1 << n) != 0
+}
+
+fn days_in_month(y: u64, m: u64) -> u64 {
+    match m {
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// One robfig field as a bit set; `names` map to `lo + index` (months start
+/// at 1, weekdays at 0), case-insensitively.
+fn field(text: &str, lo: u64, hi: u64, names: &[&str]) -> Option<u64> {
+    let value = |s: &str| -> Option<u64> {
+        let lower = s.to_ascii_lowercase();
+        if let Some(i) = names.iter().position(|n| *n == lower) {
+            return Some(lo + i as u64);
+        }
+        s.parse::<u64>().ok()
+    };
+    let mut set = 0u64;
+    for part in text.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, st)) => (r, Some(st.parse::<u64>().ok().filter(|n| *n > 0)?)),
+            None => (part, None),
+        };
+        let (start, end) = if range == "*" || range == "?" {
+            (lo, hi)
+        } else if let Some((a, b)) = range.split_once('-') {
+            (value(a)?, value(b)?)
+        } else {
+            let a = value(range)?;
+            (a, if step.is_some() { hi } else { a })
+        };
+        if start < lo || end > hi || start > end {
+            return None;
+        }
+        let mut n = start;
+        while n <= end {
+            set |= 1 << n;
+            n += step.unwrap_or(1);
+        }
+    }
+    Some(set)
+}
+
+/// A Go duration in whole seconds (`1h30m` = 5400), `None` when invalid.
+pub fn go_duration_secs(s: &str) -> Option<u64> {
+    if !go_duration_ok(s) || s.starts_with('-') {
+        return None;
+    }
+    let s = s.strip_prefix('+').unwrap_or(s);
+    if s == "0" {
+        return Some(0);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_len = rest
+            .char_indices()
+            .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+            .map_or(rest.len(), |(i, _)| i);
+        let (num, after) = rest.split_at(num_len);
+        let unit_len = after
+            .char_indices()
+            .find(|(_, c)| *c == '.' || c.is_ascii_digit())
+            .map_or(after.len(), |(i, _)| i);
+        let (unit, after) = after.split_at(unit_len);
+        let n: f64 = num.parse().ok()?;
+        let scale = match unit {
+            "h" => 3_600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" | "μs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        total += n * scale;
+        rest = after;
+    }
+    // Whole seconds are all a backup interval needs.
+    Some(total as u64)
+}
+
 #[cfg(test)]
 #[allow(clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_intervals() {
+        const H: u64 = 3_600;
+        const D: u64 = 86_400;
+        for (spec, want) in [
+            ("0 0 3 * * *", Some(D)),
+            ("0 30 2 * * 0", Some(7 * D)),
+            ("0 0 3 * * sun", Some(7 * D)),
+            ("0 0 0 1 * *", Some(31 * D)),
+            ("0 0 */6 * * *", Some(6 * H)),
+            ("0 0 1,13 * * *", Some(12 * H)),
+            ("0 3 * * *", Some(H)),
+            ("@daily", Some(D)),
+            ("@every 36h", Some(36 * H)),
+            ("@every 1h30m", Some(5_400)),
+            ("0 0 0 1 1 *", Some(366 * D)),
+            ("0 0 0 30 2 *", None),
+            ("0 0 0 1,15 * mon", Some(7 * D)),
+            ("0 0 25 * * *", None),
+            ("nonsense", None),
+            ("0 0 0 * * 1-5", Some(3 * D)),
+        ] {
+            assert_eq!(max_interval_secs(spec), want, "{spec}");
+        }
+    }
 
     #[test]
     fn five_fields_are_read_seconds_first() {

@@ -5,6 +5,7 @@
 //! not reused.
 
 pub(crate) mod bootstrap;
+pub(crate) mod coverage;
 pub(crate) mod exemptions;
 pub(crate) mod hygiene;
 pub(crate) mod labels;
@@ -117,6 +118,17 @@ pub const EXEMPTION_REASON_REQUIRED: &str = "exemption-reason-required";
 pub const EXEMPTION_UNKNOWN_RULE: &str = "exemption-unknown-rule";
 /// `context-unavailable`
 pub const CONTEXT_UNAVAILABLE: &str = "context-unavailable";
+
+/// `backup-schedule-missing`
+pub const BACKUP_SCHEDULE_MISSING: &str = "backup-schedule-missing";
+/// `retention-policy`
+pub const RETENTION_POLICY: &str = "retention-policy";
+/// `egress-blocked`
+pub const EGRESS_BLOCKED: &str = "egress-blocked";
+/// `prune-protection-missing`
+pub const PRUNE_PROTECTION_MISSING: &str = "prune-protection-missing";
+/// `post-recovery-backup-missing`
+pub const POST_RECOVERY_BACKUP_MISSING: &str = "post-recovery-backup-missing";
 
 /// Every rule, in report order.
 pub static RULES: &[RuleInfo] = &[
@@ -308,6 +320,41 @@ pub static RULES: &[RuleInfo] = &[
         "Cluster",
         "cnpg.io/skipEmptyWalArchiveCheck: enabled on a non-recovery Cluster",
         "The annotation is a one-off escape hatch; left in place it removes the empty-archive protection for every future re-bootstrap of this Cluster.",
+    ),
+    rule(
+        BACKUP_SCHEDULE_MISSING,
+        Level::Warn,
+        "Cluster",
+        "a Cluster with a WAL archive and no (active) ScheduledBackup targeting it",
+        "WAL archiving alone is not a backup: without base backups every WAL segment since the one base backup (if any) must be replayed, recovery takes days, and retention can never delete anything. At admission only UPDATEs are checked (a new Cluster and its ScheduledBackup arrive in one sync, in either order); a render sees the whole change. Suspended ScheduledBackups (spec.suspend, cnpg@v1.30.0 api/v1/scheduledbackup_types.go:30) do not count.",
+    ),
+    rule(
+        RETENTION_POLICY,
+        Level::Warn,
+        "ObjectStore",
+        "ObjectStore retentionPolicy missing, malformed, or shorter than the backup interval",
+        "Without spec.retentionPolicy nothing is ever deleted and the bucket grows until writes fail; the CRD requires ^[1-9][0-9]*[dwm]$ (plugin-barman-cloud@v0.14.0 api/v1/objectstore_types.go:68), so a malformed value is rejected at apply time; and a recovery window shorter than the longest gap between the ScheduledBackups of the Clusters archiving here leaves stretches where the window holds no base backup.",
+    ),
+    rule(
+        EGRESS_BLOCKED,
+        Level::Warn,
+        "Cluster",
+        "a NetworkPolicy isolates the Cluster's pods for egress without allowing the object store",
+        "barman-cloud uploads WAL and backups from the instance pods. A default-deny egress policy that does not allow the store's host and port (from endpointURL; 443 for the cloud defaults) makes archiving fail quietly until the WAL volume is full. Only a provable block is reported: DNS names against ipBlocks, named ports and pod/namespace selectors count as allowed.",
+    ),
+    rule(
+        PRUNE_PROTECTION_MISSING,
+        Level::Warn,
+        "Cluster",
+        "a rendered recovery Cluster without Prune=false/Delete=false (or Flux prune: disabled)",
+        "A restored database lives only in its PVCs until its first base backup completes; if the Application or Kustomization is deleted, renamed or repointed, the GitOps tool prunes the Cluster and its volumes. Render time only (admission cannot see sync options' intent).",
+    ),
+    rule(
+        POST_RECOVERY_BACKUP_MISSING,
+        Level::Warn,
+        "Cluster",
+        "a rendered recovery with no on-demand Backup of the new lineage in the same change",
+        "After a recovery the Cluster archives to a NEW lineage that has no base backup until the next scheduled one, so the restored database cannot itself be restored in the meantime. A Backup in the same change, or a ScheduledBackup with spec.immediate: true (cnpg@v1.30.0 api/v1/scheduledbackup_types.go:34), closes the gap. Render time only.",
     ),
     RuleInfo {
         mutating: true,

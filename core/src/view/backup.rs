@@ -144,6 +144,12 @@ pub struct BackupSpec {
     /// `schedule` (ScheduledBackup only).
     #[serde(deserialize_with = "lenient::string")]
     pub schedule: Option<String>,
+    /// `suspend` (ScheduledBackup only): no backup is scheduled while true.
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub suspend: Option<bool>,
+    /// `immediate` (ScheduledBackup only): one backup right after creation.
+    #[serde(deserialize_with = "lenient::boolean")]
+    pub immediate: Option<bool>,
 }
 
 /// `Backup.status`.
@@ -227,6 +233,14 @@ impl<'a> BackupSpecRef<'a> {
     pub fn schedule(&self) -> Option<&'a str> {
         self.0?.schedule.as_deref()
     }
+    /// `spec.suspend` is true.
+    pub fn suspended(&self) -> bool {
+        self.0.and_then(|s| s.suspend).unwrap_or(false)
+    }
+    /// `spec.immediate` is true.
+    pub fn immediate(&self) -> bool {
+        self.0.and_then(|s| s.immediate).unwrap_or(false)
+    }
 }
 
 /// Field masks for listing Backups.
@@ -246,3 +260,16 @@ pub const BACKUP_FIELD_MASKS: &[&str] = &[
 
 /// A ScheduledBackup has the same shape as far as the rules read.
 pub type ScheduledBackup = Backup;
+
+/// Field masks for listing ScheduledBackups.
+pub const SCHEDULED_BACKUP_FIELD_MASKS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata.name",
+    "metadata.namespace",
+    "spec.cluster.name",
+    "spec.method",
+    "spec.schedule",
+    "spec.suspend",
+    "spec.immediate",
+];

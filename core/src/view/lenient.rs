@@ -195,6 +195,56 @@ pub fn list<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
     d.deserialize_any(ListVisitor(PhantomData))
 }
 
+struct PresentList<T>(PhantomData<T>);
+
+impl<'de, T: DeserializeOwned + Default> Visitor<'de> for PresentList<T> {
+    type Value = Option<Vec<T>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value (a list of objects is kept)")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        ListVisitor(PhantomData).visit_seq(seq).map(Some)
+    }
+    reject_other_shapes!(None, scalars);
+    reject_other_shapes!(None, null);
+    reject_other_shapes!(None, map);
+}
+
+/// [`list`], but `None` unless the value IS a list: for fields whose mere
+/// presence means something (NetworkPolicy `egress: []` denies all egress).
+pub fn object_list<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
+    d: D,
+) -> Result<Option<Vec<T>>, D::Error> {
+    d.deserialize_any(PresentList(PhantomData))
+}
+
+struct StringList;
+
+impl<'de> Visitor<'de> for StringList {
+    type Value = Vec<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value (a list of scalars is kept as text)")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element_seed(ScalarTextSeed)? {
+            if let Some(text) = item {
+                out.push(text);
+            }
+        }
+        Ok(out)
+    }
+    reject_other_shapes!(Vec::new(), scalars);
+    reject_other_shapes!(Vec::new(), null);
+    reject_other_shapes!(Vec::new(), map);
+}
+
+/// A list of scalars as text (`policyTypes`, selector `values`); other
+/// elements dropped; empty for anything that is not a list.
+pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    d.deserialize_any(StringList)
+}
+
 /// A scalar rendered as text the way a YAML author wrote it (`true`, `5`), or
 /// `None` for null, lists and maps.
 struct ScalarText;
@@ -225,6 +275,12 @@ impl<'de> Visitor<'de> for ScalarText {
     reject_other_shapes!(None, null);
     reject_other_shapes!(None, seq);
     reject_other_shapes!(None, map);
+}
+
+/// A scalar as text (`443` and `"https"` alike: Kubernetes int-or-string
+/// fields), or `None` for null, lists and maps.
+pub fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(ScalarText)
 }
 
 struct ScalarTextSeed;

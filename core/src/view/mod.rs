@@ -14,9 +14,11 @@
 pub mod backup;
 pub mod cluster;
 pub mod lenient;
+pub mod network;
 
 pub use backup::{Backup, ObjectStore, RecoveryWindow, ScheduledBackup};
 pub use cluster::{Cluster, ExternalCluster, PluginEntry};
+pub use network::NetworkPolicy;
 
 use crate::cnpg::{BARMAN_GROUP, CNPG_GROUP};
 use serde::Deserialize;
@@ -77,6 +79,8 @@ pub enum Kind {
     ObjectStore,
     /// Core `v1` PersistentVolumeClaim.
     PersistentVolumeClaim,
+    /// `networking.k8s.io` NetworkPolicy.
+    NetworkPolicy,
 }
 
 impl Kind {
@@ -95,6 +99,7 @@ impl Kind {
             (CNPG_GROUP, "Backup") => Some(Kind::Backup),
             (BARMAN_GROUP, "ObjectStore") => Some(Kind::ObjectStore),
             ("", "PersistentVolumeClaim") => Some(Kind::PersistentVolumeClaim),
+            ("networking.k8s.io", "NetworkPolicy") => Some(Kind::NetworkPolicy),
             _ => None,
         }
     }
@@ -128,6 +133,8 @@ pub enum Object {
     ScheduledBackup(ScheduledBackup),
     /// A PersistentVolumeClaim: only its metadata is read.
     PersistentVolumeClaim(MetaOnly),
+    /// A NetworkPolicy.
+    NetworkPolicy(NetworkPolicy),
     /// Any other kind: only its metadata is read.
     Other(MetaOnly),
 }
@@ -172,6 +179,7 @@ impl Object {
             Some(Kind::Backup) => Object::Backup(read(v)),
             Some(Kind::ScheduledBackup) => Object::ScheduledBackup(read(v)),
             Some(Kind::PersistentVolumeClaim) => Object::PersistentVolumeClaim(read(v)),
+            Some(Kind::NetworkPolicy) => Object::NetworkPolicy(read(v)),
             None => Object::Other(read(v)),
         }
     }
@@ -201,6 +209,7 @@ impl Object {
             Some(Kind::PersistentVolumeClaim) => {
                 Object::PersistentVolumeClaim(serde_json::from_str(json)?)
             }
+            Some(Kind::NetworkPolicy) => Object::NetworkPolicy(serde_json::from_str(json)?),
             None => Object::Other(serde_json::from_str(json)?),
         })
     }
@@ -220,6 +229,10 @@ impl Object {
                 api_version: b.api_version.clone(),
                 kind: b.kind.clone(),
             },
+            Object::NetworkPolicy(n) => Head {
+                api_version: n.api_version.clone(),
+                kind: n.kind.clone(),
+            },
             Object::PersistentVolumeClaim(m) | Object::Other(m) => Head {
                 api_version: m.api_version.clone(),
                 kind: m.kind.clone(),
@@ -235,6 +248,7 @@ impl Object {
             Object::Backup(_) => Some(Kind::Backup),
             Object::ScheduledBackup(_) => Some(Kind::ScheduledBackup),
             Object::PersistentVolumeClaim(_) => Some(Kind::PersistentVolumeClaim),
+            Object::NetworkPolicy(_) => Some(Kind::NetworkPolicy),
             Object::Other(_) => None,
         }
     }
@@ -245,6 +259,7 @@ impl Object {
             Object::Cluster(c) => c.metadata.as_ref(),
             Object::ObjectStore(o) => o.metadata.as_ref(),
             Object::Backup(b) | Object::ScheduledBackup(b) => b.metadata.as_ref(),
+            Object::NetworkPolicy(n) => n.metadata.as_ref(),
             Object::PersistentVolumeClaim(m) | Object::Other(m) => m.metadata.as_ref(),
         };
         m.unwrap_or(&EMPTY_META)

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::tree::Unit;
+use super::tree::{Unit, UnitSource};
 use crate::manifests;
 
 #[derive(Debug, Clone)]
@@ -60,9 +60,22 @@ impl Index {
                     let (Some(kind), Some(name)) = (s("/kind"), s("/metadata/name")) else {
                         continue;
                     };
+                    // A Flux unit renders `${APP}-db` as `immich-db`: index
+                    // the name the render will carry.
+                    let name = match &unit.source {
+                        UnitSource::Flux(ks) => match &ks.vars {
+                            Some(vars) => super::flux::envsubst(
+                                name,
+                                vars,
+                                &mut std::collections::BTreeSet::new(),
+                            ),
+                            None => name.to_string(),
+                        },
+                        _ => name.to_string(),
+                    };
                     index
                         .by_name
-                        .entry((kind.to_string(), name.to_string()))
+                        .entry((kind.to_string(), name))
                         .or_default()
                         .push(Entry {
                             file: id,
