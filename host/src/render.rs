@@ -137,7 +137,11 @@ fn collect_files(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<
             .and_then(|n| n.to_str())
             .is_some_and(|n| n.starts_with('.'));
         if path.is_dir() {
-            if recursive && !hidden {
+            // Symlinked directories are not followed: they may loop or leave
+            // the tree (kubectl -R does not follow them either).
+            let symlink =
+                std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+            if recursive && !hidden && !symlink {
                 subdirs.push(path);
             }
             continue;
@@ -146,7 +150,8 @@ fn collect_files(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<
             .extension()
             .and_then(|e| e.to_str())
             .unwrap_or_default();
-        if !hidden && ["yaml", "yml", "json"].contains(&ext) {
+        // Regular files only (a FIFO named x.yaml would block the read).
+        if !hidden && ["yaml", "yml", "json"].contains(&ext) && path.is_file() {
             out.push(path);
         }
     }

@@ -288,6 +288,13 @@ pub fn render(ks: &FluxUnit, opts: &RenderOptions) -> Result<Rendered, String> {
         .map_err(|e| format!("Kustomization {}: cannot create a temp dir: {e}", ks.id))?;
     let base =
         std::fs::canonicalize(tmp.path()).map_err(|e| format!("Kustomization {}: {e}", ks.id))?;
+    tree::refuse_remote(&ks.dir).map_err(|e| {
+        format!(
+            "Kustomization {} ({}): {e}",
+            ks.id,
+            ks.declared_in.display()
+        )
+    })?;
     let kustomization = wrapper(ks, &base)?;
     let text = serde_json::to_string_pretty(&kustomization)
         .map_err(|e| format!("Kustomization {}: {e}", ks.id))?;

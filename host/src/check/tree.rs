@@ -168,9 +168,21 @@ impl Walk {
             if name.starts_with('.') {
                 continue;
             }
-            if p.is_dir() {
+            let symlink = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
+            if p.is_dir() && symlink {
+                // A link may loop or leave the tree; kubectl -R does not
+                // follow it either.
+                notes.push(format!(
+                    "{}: a symlink to a directory, not followed",
+                    p.display()
+                ));
+            } else if p.is_dir() {
                 subdirs.push(p);
-            } else if is_manifest_name(name) && !render::KUSTOMIZATION_FILES.contains(&name) {
+            } else if is_manifest_name(name)
+                && !render::KUSTOMIZATION_FILES.contains(&name)
+                && p.is_file()
+            {
+                // Regular files only: reading a FIFO or a device would hang.
                 self.files.push(p);
             }
         }
@@ -245,7 +257,7 @@ pub(super) fn kustomization_refs(dir: &Path) -> Refs {
     };
     let resolve = |rel: &str| -> Option<PathBuf> {
         // Remote resources (URLs, git refs) are not files of this tree.
-        if rel.contains("://") || rel.starts_with("github.com/") || rel.contains("?ref=") {
+        if is_remote(rel) {
             return None;
         }
         std::fs::canonicalize(dir.join(rel)).ok()
@@ -340,6 +352,7 @@ pub fn render_unit(unit: &Unit, opts: &Options) -> Result<Rendered, String> {
     };
     match &unit.source {
         UnitSource::Kustomization(dir) => {
+            refuse_remote(dir)?;
             let objects = render::render(dir, &render_opts).map_err(|e| render_error(&e, dir))?;
             Ok(Rendered {
                 objects,
@@ -357,6 +370,66 @@ pub fn render_unit(unit: &Unit, opts: &Options) -> Result<Rendered, String> {
         }
         UnitSource::Flux(ks) => flux::render(ks, &render_opts),
     }
+}
+
+/// Whether a kustomization entry names something outside the tree that
+/// kustomize would fetch (a URL, a `github.com/...` or `git@` repository).
+pub fn is_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.starts_with("github.com/")
+        || entry.starts_with("gitlab.com/")
+        || entry.starts_with("bitbucket.org/")
+        || entry.starts_with("git@")
+        || entry.contains("?ref=")
+}
+
+/// Refuses a kustomization that would fetch remote resources (here or in a
+/// local base it uses), before kustomize runs: a check never reaches the
+/// network, and its answer must not depend on it.
+pub fn refuse_remote(dir: &Path) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(canonical) = std::fs::canonicalize(&d) else {
+            continue;
+        };
+        if !seen.insert(canonical) || seen.len() > 1000 {
+            continue;
+        }
+        let Some(file) = render::KUSTOMIZATION_FILES
+            .iter()
+            .map(|f| d.join(f))
+            .find(|p| p.is_file())
+        else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let doc = manifests::parse_documents(&text)
+            .ok()
+            .and_then(|d| d.into_iter().next())
+            .unwrap_or_default();
+        for key in ["resources", "bases", "components"] {
+            for entry in doc
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if is_remote(entry) {
+                    return Err(format!(
+                        "{}: {key} entry {entry:?} is remote; cnpg-guard never fetches (no network): vendor it into the repository, or check the rendered output with `kustomize build … | check -`",
+                        file.display()
+                    ));
+                }
+                let local = d.join(entry);
+                if local.is_dir() {
+                    stack.push(local);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Drops documents that are not Kubernetes objects (no `apiVersion` or no
