@@ -214,10 +214,21 @@ pub(super) fn flip(k: &Source, state: &State) -> Result<Change, PlanError> {
                 .unwrap_or("");
             let hash = line.find('#').unwrap_or(0);
             let dash = line.find('-').unwrap_or(hash);
+            // The entry takes the indentation of the list it joins (a
+            // hand-edited comment is often one column off: keeping the
+            // comment's column would break the list), else the comment's.
+            let list = state
+                .init
+                .first()
+                .map(|l| l.key.clone())
+                .or_else(|| surrounding_list(k, state.doc, l.start));
+            let indent = list
+                .and_then(|key| sibling_indent(k, state.doc, &key))
+                .unwrap_or_else(|| line.get(..hash).unwrap_or("").to_string());
             edits.push(TextEdit {
-                start: l.start + hash,
+                start: l.start,
                 end: l.start + dash,
-                text: String::new(),
+                text: indent,
             });
             // What the uncommented entry means, read like the rest.
             let uncommented = line.get(dash..).unwrap_or("");
@@ -302,6 +313,26 @@ pub(super) fn flip(k: &Source, state: &State) -> Result<Change, PlanError> {
     })
 }
 
+/// The leading whitespace of the items of the top-level block list `key`
+/// (the column their `-` is written at).
+fn sibling_indent(k: &Source, doc: usize, key: &str) -> Option<String> {
+    let Some(Node::Seq {
+        flow: false, items, ..
+    }) = k.root(doc).and_then(|r| r.get(key))
+    else {
+        return None;
+    };
+    let first = items.first()?;
+    let start = yaml::line_start(&k.text, first.start());
+    let line = k.text.get(start..first.start())?;
+    let ws: String = line.chars().take_while(|c| *c == ' ').collect();
+    // Only a line that is `<spaces>- item`: anything else (`- - x`, a
+    // flow item after other content) says nothing about the column.
+    line.get(ws.len()..)
+        .is_some_and(|rest| rest.starts_with('-'))
+        .then_some(ws)
+}
+
 /// The top-level block list of `doc` whose written lines span `offset`.
 fn surrounding_list(k: &Source, doc: usize, offset: usize) -> Option<String> {
     let Some(Node::Map { entries, .. }) = k.root(doc) else {
@@ -348,7 +379,42 @@ mod tests {
     #[test]
     fn the_active_overlay_is_what_the_host_reads() {
         // (text, initdb active, recovery active, flip result or refusal)
-        let cases: [(&str, bool, bool, Result<&str, &str>); 5] = [
+        let cases: [(&str, bool, bool, Result<&str, &str>); 9] = [
+            (
+                // A comment one column left of the items: the entry takes
+                // the items' column, not the comment's.
+                "resources:\n  - overlays/initdb\n # - overlays/recovery\n  - externalsecret.yaml\n",
+                true,
+                false,
+                Ok(
+                    "resources:\n  # - overlays/initdb\n  - overlays/recovery\n  - externalsecret.yaml\n",
+                ),
+            ),
+            (
+                // Deeper than the items (it would continue the scalar above).
+                "resources:\n  - overlays/initdb   # on\n      #   - overlays/recovery   # off\n  - x.yaml\n",
+                true,
+                false,
+                Ok(
+                    "resources:\n  # - overlays/initdb   # on\n  - overlays/recovery   # off\n  - x.yaml\n",
+                ),
+            ),
+            (
+                // Items at the key's column, the comment indented.
+                "resources:\n- overlays/initdb\n  #- overlays/recovery\n- x.yaml\n",
+                true,
+                false,
+                Ok("resources:\n# - overlays/initdb\n- overlays/recovery\n- x.yaml\n"),
+            ),
+            (
+                // The recovery line first, the initdb line last.
+                "resources:\n    #- ./overlays/recovery/\n    - x.yaml\n    - ./overlays/initdb/\n",
+                true,
+                false,
+                Ok(
+                    "resources:\n    - ./overlays/recovery/\n    - x.yaml\n    # - ./overlays/initdb/\n",
+                ),
+            ),
             (
                 "resources:\n  - overlays/initdb # on\n  # - overlays/recovery\n  - x.yaml\n",
                 true,
