@@ -37,6 +37,9 @@ pub struct PlanError {
     pub message: String,
     /// How to fix it.
     pub fix: String,
+    /// What the file should look like, when that says it best (boxed: the
+    /// error stays small).
+    pub example: Option<Box<str>>,
 }
 
 impl PlanError {
@@ -48,6 +51,7 @@ impl PlanError {
             field: None,
             message: message.into(),
             fix: fix.into(),
+            example: None,
         }
     }
 
@@ -78,6 +82,12 @@ impl PlanError {
         self.field = Some(field.into());
         self
     }
+
+    /// Adds an example of what is expected.
+    pub fn with_example(mut self, example: impl Into<String>) -> PlanError {
+        self.example = Some(example.into().into_boxed_str());
+        self
+    }
 }
 
 impl fmt::Display for PlanError {
@@ -92,6 +102,12 @@ impl fmt::Display for PlanError {
         write!(f, "{}", self.message)?;
         if !self.fix.is_empty() {
             write!(f, "\n  fix: {}", self.fix)?;
+        }
+        if let Some(example) = &self.example {
+            write!(f, "\n  example:")?;
+            for line in example.lines() {
+                write!(f, "\n    {line}")?;
+            }
         }
         Ok(())
     }

@@ -182,10 +182,14 @@ pub struct Subject<'a> {
     pub cluster: &'a str,
     /// Its namespace from Git (may be empty).
     pub namespace: &'a str,
-    /// The lineage Git says it archives to (the one restored from).
+    /// The lineage Git says it archives to (the live Cluster must write it).
+    pub current: &'a Lineage,
+    /// The lineage restored from (`current`, or `--from-lineage`).
     pub from: &'a Lineage,
     /// The PITR target, if any.
     pub target: Option<&'a Target>,
+    /// `--backup-id`, if any.
+    pub backup_id: Option<&'a str>,
     /// In-place recovery (lists PVCs and consumers) or a side-by-side drill.
     pub destructive: bool,
 }
@@ -196,9 +200,43 @@ impl<'a> Subject<'a> {
         Subject {
             cluster: &plan.cluster,
             namespace: &plan.namespace,
+            current: &plan.current,
             from: &plan.from,
-            target: plan.target.as_ref(),
+            target: plan.restore.target.as_ref(),
+            backup_id: plan.restore.backup_id.as_deref(),
             destructive: true,
+        }
+    }
+}
+
+/// A lineage's recovery window as the ObjectStore records it.
+#[derive(Debug, Clone, Default)]
+struct Window {
+    first: Option<String>,
+    last: Option<String>,
+    failed: Option<String>,
+}
+
+impl Window {
+    /// A completed base backup exists (`lastSuccessfulBackupTime` is the end
+    /// of the newest one, `docs/cnpg.md` §15.2).
+    fn has_backup(&self) -> bool {
+        self.last.is_some()
+    }
+
+    fn describe(&self) -> String {
+        match (&self.first, &self.last) {
+            (first, Some(last)) => format!(
+                "first recoverability point {}, last successful backup {last}",
+                first.as_deref().unwrap_or("unknown")
+            ),
+            (_, None) => format!(
+                "NO completed base backup{}",
+                self.failed
+                    .as_deref()
+                    .map(|f| format!(" (last failed backup {f})"))
+                    .unwrap_or_default()
+            ),
         }
     }
 }
@@ -271,7 +309,7 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
     let live_arch = lineage::archive(&cluster, &live_ns);
     // Git's lineage as deployed in the namespace checked here (Git may not
     // name one; -n overrides it).
-    let git = in_namespace(plan.from, &live_ns);
+    let git = in_namespace(plan.current, &live_ns);
     let mut stores: Vec<(String, Got)> = Vec::new();
     for l in [Some(&git), live_arch.as_ref()].into_iter().flatten() {
         if let Store::ObjectStore { name, .. } = &l.store
@@ -352,31 +390,14 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
         None => check("continuous-archiving", Status::Warn, "no ContinuousArchiving condition on the Cluster"),
     });
 
-    // Recovery window: (first recoverability point, last successful backup).
-    let window: Option<(Option<String>, Option<String>)> = match &plan.from.store {
+    // The lineages the store knows, and the window of the one restored.
+    let window: Option<Window> = match &plan.from.store {
         Store::ObjectStore { name, .. } => {
             match stores.iter().find(|(n, _)| n == name).map(|(_, g)| g) {
-                Some(Got::Json(_)) => {
-                    let w = resolve(&live_ns, name)
-                        .and_then(|os| os.recovery_window(&plan.from.server_name))
-                        .map(|w| {
-                            (
-                                w.first_recoverability_point.clone(),
-                                w.last_successful_backup_time.clone(),
-                            )
-                        });
-                    if w.is_none() {
-                        report.checks.push(check(
-                        "recovery-window",
-                        Status::Fail,
-                        format!(
-                            "ObjectStore '{name}' has no status.serverRecoveryWindow['{}']: no base backup exists in this lineage yet, so there is nothing to restore (take a backup first: kubectl cnpg backup {} -m plugin --plugin-name {BARMAN_PLUGIN})",
-                            plan.from.server_name, plan.cluster
-                        ),
-                    ));
-                    }
-                    w
-                }
+                Some(Got::Json(_)) => match resolve(&live_ns, name) {
+                    Some(os) => lineage_windows(&mut report, os, name, plan),
+                    None => None,
+                },
                 Some(Got::NotFound) => {
                     report.checks.push(check(
                         "recovery-window",
@@ -396,25 +417,38 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
                 None => None,
             }
         }
+        // In-tree: the Cluster's status describes the lineage it archives to.
+        Store::Inline { .. } if plan.from.server_name != plan.current.server_name => {
+            report.checks.push(check(
+                "recovery-window",
+                Status::Skipped,
+                format!(
+                    "the in-tree archive records no window for '{}' (only the Cluster's own lineage '{}' is in its status): cannot check it",
+                    plan.from.server_name, plan.current.server_name
+                ),
+            ));
+            None
+        }
         Store::Inline { .. } => cluster.status.as_ref().and_then(|st| {
-            st.first_recoverability_point
-                .clone()
-                .map(|f| (Some(f), st.last_successful_backup.clone()))
+            st.first_recoverability_point.clone().map(|f| Window {
+                first: Some(f),
+                last: st.last_successful_backup.clone(),
+                failed: None,
+            })
         }),
     };
-    if let Some((first, last)) = &window {
-        let first = first.as_deref();
-        let last = last.as_deref();
+    if let Some(w) = window.as_ref().filter(|w| w.has_backup()) {
+        let first = w.first.as_deref();
         report.checks.push(check(
             "recovery-window",
             Status::Ok,
-            format!(
-                "lineage '{}': first recoverability point {}, last successful backup {}",
-                plan.from.server_name,
-                first.unwrap_or("unknown"),
-                last.unwrap_or("unknown")
-            ),
+            format!("lineage '{}': {}", plan.from.server_name, w.describe()),
         ));
+        if let Some(id) = plan.backup_id {
+            report
+                .checks
+                .push(backup_in_window(id, &plan.from.server_name, w, plan.target));
+        }
         if let Some(Target::Time(t, secs)) = plan.target {
             let now = timefmt::now();
             match first.map(timefmt::parse_timestamp) {
@@ -539,6 +573,152 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
         }
     }
     report
+}
+
+/// Lists the lineages `os` records (an `info` check) and returns the window
+/// of the one restored; a lineage with no completed base backup cannot be
+/// restored (a `fail` naming the lineages that can).
+fn lineage_windows(
+    report: &mut LiveReport,
+    os: &ObjectStore,
+    name: &str,
+    plan: &Subject<'_>,
+) -> Option<Window> {
+    let windows: Vec<(String, Window)> = os
+        .lineages()
+        .map(|(sn, w)| {
+            (
+                sn.to_string(),
+                Window {
+                    first: w.first_recoverability_point.clone(),
+                    last: w.last_successful_backup_time.clone(),
+                    failed: w.last_failed_backup_time.clone(),
+                },
+            )
+        })
+        .collect();
+    let mut listed = check(
+        "lineages",
+        Status::Info,
+        format!(
+            "ObjectStore '{name}' records {} lineage(s) (status.serverRecoveryWindow)",
+            windows.len()
+        ),
+    );
+    listed.items = windows
+        .iter()
+        .map(|(sn, w)| {
+            let mark = if *sn == plan.from.server_name {
+                " ← restored"
+            } else if *sn == plan.current.server_name {
+                " ← archived to now"
+            } else {
+                ""
+            };
+            format!("{sn}: {}{mark}", w.describe())
+        })
+        .collect();
+    report.checks.push(listed);
+    let from = &plan.from.server_name;
+    let found = windows
+        .iter()
+        .find(|(sn, _)| sn == from)
+        .map(|(_, w)| w.clone());
+    if found.as_ref().is_some_and(Window::has_backup) {
+        return found;
+    }
+    let with_backup: Vec<&str> = windows
+        .iter()
+        .filter(|(_, w)| w.has_backup())
+        .map(|(sn, _)| sn.as_str())
+        .collect();
+    let why = match &found {
+        Some(w) => format!("lineage '{from}' has {}", w.describe()),
+        None => format!(
+            "ObjectStore '{name}' has no status.serverRecoveryWindow['{from}']: no base backup exists in this lineage"
+        ),
+    };
+    let choice = match with_backup.as_slice() {
+        [] => format!(
+            "no lineage of this store has a completed base backup: take one before a destructive recovery (kubectl cnpg backup {} -m plugin --plugin-name {BARMAN_PLUGIN})",
+            plan.cluster
+        ),
+        some => format!(
+            "lineages with a completed base backup: {}. Restore one of them with --from-lineage <serverName> (and pin the backup with --backup-id)",
+            some.join(", ")
+        ),
+    };
+    report.checks.push(check(
+        "recovery-window",
+        Status::Fail,
+        format!("{why}, so there is nothing to restore from it; {choice}"),
+    ));
+    found
+}
+
+/// Whether the pinned backup can be a completed backup of the lineage: a
+/// barman id is its start time, so it is at most the end of the newest
+/// backup; only the oldest backup may start before the first
+/// recoverability point (the end of the oldest, `docs/cnpg.md` §15.2).
+fn backup_in_window(id: &str, lineage: &str, w: &Window, target: Option<&Target>) -> LiveCheck {
+    let id_check = "backup-in-window";
+    let Some(start) = cnpg_guard_core::cnpg::backup_id_start(id) else {
+        return check(
+            id_check,
+            Status::Warn,
+            format!(
+                "--backup-id {id} is not a barman backup id (YYYYMMDDTHHMMSS, the backup's start): it cannot be checked against the window of '{lineage}'; CNPG fails with \"no backup found with ID {id}\" unless the lineage has a completed backup with it"
+            ),
+        );
+    };
+    let at = |t: &Option<String>| t.as_deref().and_then(|t| timefmt::parse_timestamp(t).ok());
+    let Ok(begin) = timefmt::parse_timestamp(&start) else {
+        return check(
+            id_check,
+            Status::Warn,
+            format!("--backup-id {id}: unreadable start {start}"),
+        );
+    };
+    if let Some(last) = at(&w.last)
+        && begin > last
+    {
+        return check(
+            id_check,
+            Status::Fail,
+            format!(
+                "--backup-id {id} started at {start}, after the newest completed backup of '{lineage}' ended ({}): it is not a completed backup of this lineage (another lineage's, or one that failed), and the recovery would fail with \"no backup found with ID {id}\"",
+                timefmt::format_utc(last)
+            ),
+        );
+    }
+    if let Some(Target::Time(t, secs)) = target
+        && *secs < begin
+    {
+        return check(
+            id_check,
+            Status::Fail,
+            format!(
+                "--target-time {t} is before backup {id} started ({start}): a recovery cannot stop before the end of its base backup"
+            ),
+        );
+    }
+    if let Some(first) = at(&w.first)
+        && begin < first
+    {
+        return check(
+            id_check,
+            Status::Warn,
+            format!(
+                "--backup-id {id} started at {start}, before the first recoverability point of '{lineage}' ({}): only the oldest retained backup can; if it is not that one, retention removed it and the recovery fails with \"no backup found with ID {id}\"",
+                timefmt::format_utc(first)
+            ),
+        );
+    }
+    check(
+        id_check,
+        Status::Ok,
+        format!("--backup-id {id} (started {start}) is inside the window of '{lineage}'"),
+    )
 }
 
 /// `items` of a `kubectl get -o json` list.

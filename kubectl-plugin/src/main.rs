@@ -87,10 +87,14 @@ Two layouts are understood:
     bootstrap.recovery + an externalClusters entry reading the current lineage.
 
 The plan reads the current archive serverName (vN), bumps it to vN+1 and points the recovery
-source at vN in the SAME change, flips the flag, names database/owner explicitly (CNPG defaults
-both to `app`), optionally sets a PITR target, prints a unified diff of exactly the changed lines,
-renders the planned tree with kustomize and runs every object through the embedded policy. A
-denied result exits 1 and is never shown as ready.
+source at vN (or the older lineage --from-lineage names) in the SAME change, flips the flag, names
+database/owner explicitly (CNPG defaults both to `app`) and carries initdb's secret over,
+optionally pins a backup (--backup-id) and a PITR target, prints a unified diff of exactly the
+changed lines, renders the planned tree with kustomize and runs every object through the embedded
+policy. Findings on the planned Cluster, or introduced by the plan, block: a denial exits 1 and is
+never shown as ready. Findings that were already there on objects the plan does not touch are
+printed as \"fix soon\" and do not block. The recovery patch may be a strategic-merge patch (a file
+or inline) or a JSON6902 patch (a file or inline `patch:`).
 
 Edits are surgical text edits: comments, key order, quoting and blank lines outside the changed
 lines survive byte for byte. --write is all-or-nothing: every new file is staged next to its
@@ -128,6 +132,16 @@ pub struct RecoveryArgs {
     /// Owner role (default: from the initdb overlay/bootstrap).
     #[arg(long)]
     owner: Option<String>,
+    /// Lineage to restore (default: the one the Cluster archives to now): a
+    /// serverName, or vN for <base>-vN of the archive's lineage. Must be older
+    /// than the new archive; --live checks that it has a base backup.
+    #[arg(long, value_name = "SERVERNAME|vN", help_heading = "What to restore")]
+    from_lineage: Option<String>,
+    /// Base backup to start from (recoveryTarget.backupID, e.g.
+    /// 20260501T030000); combines with --target-time/--target-lsn, required by
+    /// --target-immediate. --live checks it against the lineage's window.
+    #[arg(long, value_name = "ID", help_heading = "What to restore")]
+    backup_id: Option<String>,
     /// PITR: recover up to this time (RFC 3339 or PostgreSQL timestamp; no zone = UTC).
     #[arg(
         long,
@@ -182,6 +196,10 @@ pub struct RecoveryArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     output: PlanFormat,
+    /// The policy settings, as `check` takes them (flags over PARAM_*,
+    /// ARGOCD_ENV_*, CNPG_GUARD_*).
+    #[command(flatten)]
+    settings: cnpg_guard_host::check::cli::SettingsArgs,
 }
 
 const RECOVERY_EXAMPLES: &str = "\
@@ -191,6 +209,12 @@ Examples:
 
   # Apply the edits, restoring to a point in time
   kubectl cnpg-plan recovery ./temporal --target-time 2026-05-08T20:49:00Z --write
+
+  # Restore an OLDER lineage (v7 is empty after a rebuild), pinned to one backup
+  kubectl cnpg-plan recovery ./temporal --from-lineage v6 --backup-id 20260501T030000 --live
+
+  # A pre-existing deny elsewhere is reported as \"fix soon\"; levels as in check
+  kubectl cnpg-plan recovery ./temporal --severity schedule-five-fields=warn
 
   # Check the live cluster first (lineage, archiving, recovery window, PVCs, consumers)
   kubectl cnpg-plan recovery ./temporal --context homelab --live
@@ -272,6 +296,8 @@ fn a_to_opts(a: RecoveryArgs, kube: live::KubeOpts) -> report::RecoveryOpts {
         write: a.write,
         database: a.database,
         owner: a.owner,
+        from_lineage: a.from_lineage,
+        backup_id: a.backup_id,
         target_time: a.target_time,
         target_lsn: a.target_lsn,
         target_immediate: a.target_immediate,
@@ -286,6 +312,8 @@ fn a_to_opts(a: RecoveryArgs, kube: live::KubeOpts) -> report::RecoveryOpts {
             consumer_namespaces: a.consumer_namespaces,
             ..kube
         },
+        settings: a.settings.overrides(),
+        env: cnpg_guard_host::check::cli::process_env(),
         markdown: a.output == PlanFormat::Markdown,
         json: a.output == PlanFormat::Json,
     }

@@ -1,11 +1,20 @@
 //! The planner's seam to the policy: the planned tree is rendered and read
 //! by the same host code as `check` (`cnpg_guard_host::check`), and evaluated
-//! by the embedded policy with the same settings `check` uses by default.
+//! by the embedded policy with the settings `check` resolves (flags over
+//! `PARAM_*` / `ARGOCD_ENV_*` / `CNPG_GUARD_*`, `check`'s defaults otherwise).
+//!
+//! A plan is judged on what it changes: [`classify`] splits the planned
+//! tree's findings into those on the planned Cluster or introduced by the
+//! plan (they block `--write`) and those that were already there on objects
+//! the plan does not touch (printed as "fix soon").
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cnpg_guard_core::{Finding, Verdict};
-use cnpg_guard_host::check::{self, Input, Options, settings};
+use cnpg_guard_core::{Finding, ObjectRef, Severity, Verdict};
+use cnpg_guard_host::Engine;
+use cnpg_guard_host::check::{self, CheckError, Input, Options, settings};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::edit::FileChange;
@@ -14,39 +23,96 @@ use crate::error::PlanError;
 /// One evaluated object.
 #[derive(Debug, Clone)]
 pub struct Evaluated {
+    /// The object as rendered (before any policy mutation).
+    pub object: Value,
+    /// Which object (namespace filled in as it was evaluated).
+    pub object_ref: ObjectRef,
     /// What the policy said.
     pub verdict: Verdict,
 }
 
-/// Evaluates a bundle of objects (each sees the others as cluster state).
-pub trait PolicyEngine {
-    /// Evaluates every object; errors are tooling failures.
-    fn evaluate(&self, objects: &[Value]) -> Result<Vec<Evaluated>, String>;
+/// The settings of one run, resolved once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The policy settings JSON.
+    pub policy: Value,
+    /// Let kustomize inflate helmCharts.
+    pub enable_helm: bool,
 }
 
-/// The embedded policy, through `cnpg-guard-host`, with `check`'s default
-/// settings (`contextSource: render`, a missing ObjectStore is a warning)
-/// resolved from the same environment (`CNPG_GUARD_*`).
-pub struct EmbeddedPolicy;
+impl Settings {
+    /// Resolves the settings as `check` does: `flags` over the environment
+    /// (`PARAM_*`, `ARGOCD_ENV_*`, `CNPG_GUARD_*`). A bad value is a usage
+    /// error naming where it came from.
+    pub fn resolve(
+        env: &BTreeMap<String, String>,
+        flags: &settings::FlagOverrides,
+    ) -> Result<Settings, PlanError> {
+        let resolved = settings::resolve(env, flags).map_err(|e| {
+            PlanError::input(
+                format!("bad parameter {e}"),
+                "fix the flag or variable (kubectl cnpg-plan check takes the same settings)",
+            )
+        })?;
+        Ok(Settings {
+            policy: resolved.policy_settings(),
+            enable_helm: resolved.enable_helm,
+        })
+    }
+}
 
-impl PolicyEngine for EmbeddedPolicy {
-    fn evaluate(&self, objects: &[Value]) -> Result<Vec<Evaluated>, String> {
+/// The embedded policy, loaded once with the run's settings (the policy's
+/// own `validate_settings` refuses unknown rules and levels: exit 2).
+pub struct EmbeddedPolicy {
+    engine: Engine,
+    settings: Value,
+}
+
+impl EmbeddedPolicy {
+    /// Loads the policy module (cached by `CNPG_GUARD_CACHE_DIR` like
+    /// `check`) and validates `settings` with it.
+    pub fn load(env: &BTreeMap<String, String>, settings: &Settings) -> Result<Self, PlanError> {
+        let engine =
+            check::load_engine(check::module_cache(env), &settings.policy).map_err(|e| match e {
+                CheckError::Usage(m) => PlanError::input(
+                    m,
+                    "fix --severity (RULE=deny|warn|off, mutate for mutating rules) or the other settings",
+                ),
+                other => PlanError::tooling(
+                    format!("the policy could not be loaded: {other}"),
+                    "the plan is NOT verified; rebuild kubectl-cnpg_plan with the embedded policy",
+                ),
+            })?;
+        Ok(EmbeddedPolicy {
+            engine,
+            settings: settings.policy.clone(),
+        })
+    }
+
+    /// Evaluates a bundle of objects (each sees the others as cluster state).
+    pub fn evaluate(&self, objects: &[Value]) -> Result<Vec<Evaluated>, PlanError> {
         if objects.is_empty() {
             return Ok(Vec::new());
         }
-        let env = check::cli::process_env();
-        let resolved = settings::resolve(&env, &settings::FlagOverrides::default())
-            .map_err(|e| format!("bad parameter {e}"))?;
-        let policy_settings = resolved.policy_settings();
-        let engine = check::load_engine(check::module_cache(&env), &policy_settings)
-            .map_err(|e| e.to_string())?;
-        let report =
-            cnpg_guard_host::bundle::evaluate_bundle(&engine, objects.to_vec(), &policy_settings)
-                .map_err(|e| format!("policy evaluation failed: {e}"))?;
-        Ok(report
-            .results
-            .into_iter()
-            .map(|r| Evaluated { verdict: r.verdict })
+        let report = cnpg_guard_host::bundle::evaluate_bundle(
+            &self.engine,
+            objects.to_vec(),
+            &self.settings,
+        )
+        .map_err(|e| {
+            PlanError::tooling(
+                format!("the policy evaluation failed: {e}"),
+                "the plan is NOT verified; report this with the tree",
+            )
+        })?;
+        Ok(objects
+            .iter()
+            .zip(report.results)
+            .map(|(object, r)| Evaluated {
+                object: object.clone(),
+                object_ref: r.object,
+                verdict: r.verdict,
+            })
             .collect())
     }
 }
@@ -54,15 +120,19 @@ impl PolicyEngine for EmbeddedPolicy {
 /// Renders a directory or file exactly as `check` reads it (kustomizations
 /// rendered, plain directories walked, the one manifest parser). Any part
 /// that fails to render is an error naming it.
-pub fn render_dir(dir: &Path) -> Result<Vec<Value>, PlanError> {
-    let prepared =
-        check::prepare(&[Input::Path(dir.to_path_buf())], &Options::default()).map_err(|e| {
-            PlanError::render(
-                e.to_string(),
-                "run `kubectl cnpg-plan check` on it to see every problem",
-            )
-            .in_file(dir.display().to_string())
-        })?;
+pub fn render_dir(dir: &Path, settings: &Settings) -> Result<Vec<Value>, PlanError> {
+    let opts = Options {
+        policy_settings: settings.policy.clone(),
+        enable_helm: settings.enable_helm,
+        ..Options::default()
+    };
+    let prepared = check::prepare(&[Input::Path(dir.to_path_buf())], &opts).map_err(|e| {
+        PlanError::render(
+            e.to_string(),
+            "run `kubectl cnpg-plan check` on it to see every problem",
+        )
+        .in_file(dir.display().to_string())
+    })?;
     if let Some((label, error)) = prepared.errors().first() {
         return Err(PlanError::render(
             format!("{label}: {error}"),
@@ -74,7 +144,11 @@ pub fn render_dir(dir: &Path) -> Result<Vec<Value>, PlanError> {
 }
 
 /// Copies `dir` into a temp dir, applies `changes` there, and renders it.
-pub fn render_planned(dir: &Path, changes: &[FileChange]) -> Result<Vec<Value>, PlanError> {
+pub fn render_planned(
+    dir: &Path,
+    changes: &[FileChange],
+    settings: &Settings,
+) -> Result<Vec<Value>, PlanError> {
     let tmp = tempfile::Builder::new()
         .prefix("cnpg-plan-render-")
         .tempdir()
@@ -100,13 +174,12 @@ pub fn render_planned(dir: &Path, changes: &[FileChange]) -> Result<Vec<Value>, 
         std::fs::write(&target, text)
             .map_err(|e| PlanError::tooling(e.to_string(), "check TMPDIR"))?;
     }
-    render_dir(&copy).map_err(|e| PlanError {
+    render_dir(&copy, settings).map_err(|e| PlanError {
         message: format!(
             "the PLANNED tree (your files with the edits above applied, in a temp copy) does not render: {}",
-            e.message
+            e.message.replace(&copy.display().to_string(), &dir.display().to_string())
         ),
-        fix: "this is the planner's edit, not your tree: report it with the diff above; \
-              nothing was written"
+        fix: "your tree is not what failed: the planner's edits are. Nothing was written; report it with the diff above"
             .into(),
         file: Some(dir.display().to_string()),
         ..e
@@ -172,7 +245,93 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Findings of every evaluated object, deny first.
+/// Where a finding of the planned tree comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// On the planned Cluster (its recovery, its lineages): the plan's.
+    PlannedCluster,
+    /// On another object, and new with the plan (or the object changes).
+    Introduced,
+    /// Already on an object the plan does not touch: not blocking.
+    PreExisting,
+}
+
+/// A finding of the planned tree, with whether it blocks the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Classified {
+    /// The finding (core `Finding`).
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// Whether it counts for the verdict (a blocking deny refuses `--write`).
+    pub blocking: bool,
+    /// Where it comes from.
+    pub origin: Origin,
+}
+
+fn same_object(a: &ObjectRef, b: &ObjectRef) -> bool {
+    a.kind == b.kind && a.namespace == b.namespace && a.name == b.name
+}
+
+/// Splits the planned tree's findings. A finding is pre-existing (not
+/// blocking) only when it is not on the planned Cluster, its object renders
+/// exactly as it does in the current tree, and the current tree has the
+/// same finding (rule and field) on it. Everything else is the plan's and
+/// blocks. Without the current tree's evaluation (it does not render),
+/// every finding blocks. Deny first, then by object and field.
+pub fn classify(
+    planned: &[Evaluated],
+    current: Option<&[Evaluated]>,
+    cluster: &ObjectRef,
+) -> Vec<Classified> {
+    let mut out: Vec<Classified> = Vec::new();
+    for e in planned {
+        let before =
+            current.and_then(|c| c.iter().find(|o| same_object(&o.object_ref, &e.object_ref)));
+        let untouched = before.filter(|b| b.object == e.object);
+        for f in &e.verdict.findings {
+            let mut finding = f.clone();
+            if finding.text.is_empty() {
+                finding.text = finding.render();
+            }
+            let origin = if same_object(&e.object_ref, cluster) {
+                Origin::PlannedCluster
+            } else if untouched.is_some_and(|b| {
+                b.verdict
+                    .findings
+                    .iter()
+                    .any(|g| g.rule == f.rule && g.path == f.path)
+            }) {
+                Origin::PreExisting
+            } else {
+                Origin::Introduced
+            };
+            out.push(Classified {
+                finding,
+                blocking: origin != Origin::PreExisting,
+                origin,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        b.blocking
+            .cmp(&a.blocking)
+            .then(b.finding.severity.cmp(&a.finding.severity))
+            .then(a.finding.object.cmp(&b.finding.object))
+            .then(a.finding.path.cmp(&b.finding.path))
+    });
+    out
+}
+
+/// Whether any blocking finding is a deny.
+pub fn blocking_deny(findings: &[Classified]) -> bool {
+    findings
+        .iter()
+        .any(|f| f.blocking && f.finding.severity == Severity::Deny)
+}
+
+/// Findings of every evaluated object, deny first (all blocking: a drill
+/// manifest is judged as a whole).
 pub fn findings(results: &[Evaluated]) -> Vec<Finding> {
     let mut out: Vec<Finding> = results
         .iter()

@@ -1,18 +1,20 @@
 //! `recovery`: ties the plan, the policy, the live checks and the runbook
 //! together, and prints text, markdown or the stable JSON schema.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use cnpg_guard_core::view::{Kind, Object};
-use cnpg_guard_core::{Finding, ObjectRef, Severity};
+use cnpg_guard_core::{ObjectRef, Severity};
+use cnpg_guard_host::check::settings::FlagOverrides;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::edit::{self, FileChange, LineEdit};
 use crate::error::{PlanError, exit};
 use crate::live::{self, KubeOpts, LiveCheck, Status};
-use crate::plan::{self, PlanInput};
-use crate::policy::{self, PolicyEngine};
+use crate::plan::{self, PlanInput, Restore};
+use crate::policy::{self, Classified, EmbeddedPolicy, Origin, Settings};
 use crate::restore;
 use crate::runbook::{self, GitOps, Step};
 
@@ -27,6 +29,10 @@ pub struct RecoveryOpts {
     pub database: Option<String>,
     /// `--owner`.
     pub owner: Option<String>,
+    /// `--from-lineage`.
+    pub from_lineage: Option<String>,
+    /// `--backup-id`.
+    pub backup_id: Option<String>,
     /// `--target-time`.
     pub target_time: Option<String>,
     /// `--target-lsn`.
@@ -49,6 +55,10 @@ pub struct RecoveryOpts {
     pub live: bool,
     /// Live connection flags.
     pub kube: KubeOpts,
+    /// Policy settings flags (`--severity`, …), over the environment.
+    pub settings: FlagOverrides,
+    /// The environment settings are read from (`CNPG_GUARD_*`, …).
+    pub env: BTreeMap<String, String>,
     /// `-o markdown`.
     pub markdown: bool,
     /// `-o json`.
@@ -69,20 +79,23 @@ pub struct PlanJson {
     pub layout: plan::LayoutKind,
     /// Cluster `{name, namespace}`.
     pub cluster: Value,
-    /// `{from, to, store}`.
+    /// `{from, to, current, store, fromExplicit}`.
     pub lineage: Value,
-    /// Database and owner the recovery creates.
+    /// Database and owner the recovery creates, the backup and target.
     pub recovery: Value,
     /// Changed hunks.
     pub edits: Vec<LineEdit>,
     /// Unified diff of all changes.
     pub diff: String,
-    /// True when every deny-free check passed (never true with a denial).
+    /// True when no blocking finding is a deny and the live checks passed.
     pub ready: bool,
     /// Whether `--write` applied the change.
     pub written: bool,
-    /// Policy findings on the planned result (core `Finding`s).
-    pub findings: Vec<Finding>,
+    /// Policy findings on the planned result: core `Finding`s with
+    /// `blocking` (counts for the verdict) and `origin` (`planned-cluster`,
+    /// `introduced`, or `pre-existing` on an object the plan does not
+    /// touch: "fix soon", not blocking).
+    pub findings: Vec<Classified>,
     /// Things the planner decided or noticed.
     pub notes: Vec<String>,
     /// The runbook.
@@ -92,6 +105,9 @@ pub struct PlanJson {
     /// The drill manifest (restore-as only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
+    /// Why the plan could not be checked (the planned tree does not render).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Pretty JSON, never failing.
@@ -99,25 +115,121 @@ pub fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-/// Runs `recovery`; returns the exit code.
-pub fn recovery(o: &RecoveryOpts) -> Result<u8, PlanError> {
+/// What the flags ask to restore.
+fn restore_of(o: &RecoveryOpts) -> Result<Restore, PlanError> {
     let target = plan::target_from_flags(
         o.target_time.as_deref(),
         o.target_lsn.as_deref(),
         o.target_immediate,
     )?;
+    plan::restore_from_flags(o.from_lineage.as_deref(), o.backup_id.as_deref(), target)
+}
+
+/// The `recovery` block of the JSON.
+fn recovery_json(
+    database: &str,
+    owner: &str,
+    r: &Restore,
+    flag_was_recovery: Option<bool>,
+) -> Value {
+    let mut v = serde_json::json!({
+        "database": database, "owner": owner,
+        "target": r.target.as_ref().map(plan::Target::describe),
+        "backupId": r.backup_id,
+        "restore": r.describe(),
+    });
+    if let (Some(f), Some(m)) = (flag_was_recovery, v.as_object_mut()) {
+        m.insert("flagWasRecovery".into(), Value::Bool(f));
+    }
+    v
+}
+
+/// The directory as the repository names it: relative to the root of the
+/// git work tree that holds it (else as given, relative to the working
+/// directory when it lies below it). Commands in the runbook are run from
+/// that root.
+fn repo_relative(dir: &Path) -> (String, bool) {
+    let abs = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    if let Some(root) = abs.ancestors().find(|a| a.join(".git").exists())
+        && let Ok(rel) = abs.strip_prefix(root)
+    {
+        return (rel.display().to_string(), true);
+    }
+    if dir.is_relative() {
+        return (dir.display().to_string(), false);
+    }
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|c| c.canonicalize().ok());
+    match cwd.as_deref().and_then(|c| abs.strip_prefix(c).ok()) {
+        Some(rel) => (rel.display().to_string(), false),
+        None => (dir.display().to_string(), false),
+    }
+}
+
+/// Runs `recovery`; returns the exit code.
+pub fn recovery(o: &RecoveryOpts) -> Result<u8, PlanError> {
+    let restore = restore_of(o)?;
+    let settings = Settings::resolve(&o.env, &o.settings)?;
     if let Some(new) = &o.restore_as {
-        return restore_as(o, new, target);
+        return restore_as(o, new, &restore, &settings);
     }
     let input = PlanInput {
         database: o.database.clone(),
         owner: o.owner.clone(),
-        target,
+        restore,
     };
-    let p = plan::plan_recovery(&o.dir, &input)?;
+    let mut p = plan::plan_recovery(&o.dir, &input)?;
+    let diff: String = p.changes.iter().map(FileChange::unified_diff).collect();
+    let edits: Vec<LineEdit> = p.changes.iter().flat_map(FileChange::line_edits).collect();
+    let mut out = PlanJson {
+        schema_version: 1,
+        mode: "recovery",
+        database: p.database.clone(),
+        layout: p.layout,
+        cluster: serde_json::json!({"name": p.cluster, "namespace": p.namespace}),
+        lineage: serde_json::json!({"from": p.from.server_name, "to": p.to, "current": p.current.server_name, "store": p.store, "fromExplicit": p.from.explicit}),
+        recovery: recovery_json(
+            &p.database_name,
+            &p.owner,
+            &p.restore,
+            Some(p.flag_was_recovery),
+        ),
+        edits,
+        diff,
+        ready: false,
+        written: false,
+        findings: Vec::new(),
+        notes: p.notes.clone(),
+        steps: Vec::new(),
+        live_checks: Vec::new(),
+        manifest: None,
+        error: None,
+    };
 
-    // Render the planned tree and run the policy.
-    let rendered = policy::render_planned(&p.dir, &p.changes)?;
+    // Render the planned tree (its failure is the planner's: show the diff
+    // that broke it) and the current one (what was already there).
+    let policy = EmbeddedPolicy::load(&o.env, &settings)?;
+    let rendered = match policy::render_planned(&p.dir, &p.changes, &settings) {
+        Ok(r) => r,
+        Err(e) => {
+            out.error = Some(e.to_string());
+            out.notes
+                .push("the planned tree does not render: nothing was checked or written".into());
+            emit_failed(o, &out);
+            return Err(e);
+        }
+    };
+    let current = match policy::render_dir(&p.dir, &settings) {
+        Ok(objects) => Some(policy.evaluate(&objects)?),
+        Err(e) => {
+            out.notes.push(format!(
+                "the current tree does not render ({}): every finding of the planned tree counts as the plan's",
+                e.message
+            ));
+            None
+        }
+    };
     let (cluster_name, cluster_ns) = rendered
         .iter()
         .map(Object::from_value)
@@ -132,34 +244,43 @@ pub fn recovery(o: &RecoveryOpts) -> Result<u8, PlanError> {
             _ => None,
         })
         .unwrap_or((p.cluster.clone(), p.namespace.clone()));
-    let mut p = p;
     p.cluster = cluster_name;
-    if o.kube.namespace.as_deref().is_some_and(|n| !n.is_empty()) {
-        p.namespace = o.kube.namespace.clone().unwrap_or_default();
-    } else {
-        p.namespace = cluster_ns;
-    }
-    let results = policy::EmbeddedPolicy.evaluate(&rendered).map_err(|e| {
-        PlanError::tooling(
-            format!("the planned result could not be checked by the policy: {e}"),
-            "the plan is NOT verified; rebuild kubectl-cnpg_plan with the embedded policy",
-        )
-    })?;
-    let findings = policy::findings(&results);
-    let denied = findings.iter().any(|f| f.severity == Severity::Deny);
+    p.namespace = match o.kube.namespace.as_deref().filter(|n| !n.is_empty()) {
+        Some(n) => n.to_string(),
+        None => cluster_ns,
+    };
+    out.cluster = serde_json::json!({"name": p.cluster, "namespace": p.namespace});
+    let planned = policy.evaluate(&rendered)?;
+    let cluster_ref = planned
+        .iter()
+        .map(|e| &e.object_ref)
+        .find(|r| r.kind == "Cluster" && r.name == p.cluster)
+        .cloned()
+        .unwrap_or_else(|| ObjectRef {
+            kind: "Cluster".into(),
+            name: p.cluster.clone(),
+            namespace: p.namespace.clone(),
+            ..ObjectRef::default()
+        });
+    let findings = policy::classify(&planned, current.as_deref(), &cluster_ref);
+    let denied = policy::blocking_deny(&findings);
 
     let app = o.app.clone().unwrap_or_else(|| p.database.clone());
-    let live_report = if o.live {
+    let live_report = o.live.then(|| {
         let argo = (p.layout == plan::LayoutKind::Overlays)
             .then_some((app.as_str(), o.argocd_namespace.as_str()));
-        Some(live::run(&live::Subject::of(&p), &o.kube, argo))
-    } else {
-        None
-    };
+        live::run(&live::Subject::of(&p), &o.kube, argo)
+    });
     let consumers = live_report
         .as_ref()
         .map(|r| r.consumers.clone())
         .unwrap_or_default();
+    let dir = if o.dir.is_file() {
+        o.dir.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        o.dir.clone()
+    };
+    let (dir_prefix, in_repo) = repo_relative(&dir);
     let g = GitOps {
         app: app.clone(),
         argocd_namespace: o.argocd_namespace.clone(),
@@ -168,76 +289,48 @@ pub fn recovery(o: &RecoveryOpts) -> Result<u8, PlanError> {
             .clone()
             .unwrap_or_else(|| format!("databases-{}", p.database)),
         flux_namespace: o.flux_namespace.clone(),
-        dir_prefix: if o.dir.is_file() {
-            o.dir
-                .parent()
-                .map(|d| d.display().to_string())
-                .unwrap_or_default()
-        } else {
-            o.dir.display().to_string()
-        },
+        dir_prefix,
+        from_repo_root: in_repo,
     };
-    let steps = runbook::recovery_steps(&p, &g, &consumers);
-    let mut live_checks = live_report
-        .as_ref()
-        .map(|r| r.checks.clone())
-        .unwrap_or_default();
-    if !o.live {
-        live_checks.clear();
-    }
+    out.steps = runbook::recovery_steps(&p, &g, &consumers);
     let live_failed = live_report.as_ref().is_some_and(live::LiveReport::failed);
-
-    let diff: String = p.changes.iter().map(FileChange::unified_diff).collect();
-    let edits: Vec<LineEdit> = p.changes.iter().flat_map(FileChange::line_edits).collect();
-    let mut notes = p.notes.clone();
+    out.live_checks = live_report.map(|r| r.checks).unwrap_or_default();
     if !o.live {
-        notes.push(
+        out.notes.push(
             "live checks not run (pass --live, --context or --kubeconfig to check the cluster)"
                 .into(),
         );
     }
+    let pre_existing = findings
+        .iter()
+        .filter(|f| f.origin == Origin::PreExisting)
+        .count();
+    if pre_existing > 0 {
+        out.notes.push(format!(
+            "{pre_existing} finding(s) were already there on objects this plan does not touch: they do not block the recovery (see \"fix soon\")"
+        ));
+    }
 
-    // Write only a plan that is accepted and whose live checks passed.
-    let mut written = false;
+    // Write only a plan whose blocking findings allow it and whose live
+    // checks passed.
     let mut write_error = None;
     if o.write && !denied && !live_failed {
         if p.changes.is_empty() {
-            notes.push("nothing to write".into());
+            out.notes.push("nothing to write".into());
         } else {
             match write_changes(&p.changes) {
-                Ok(()) => written = true,
+                Ok(()) => out.written = true,
                 Err(e) => write_error = Some(e),
             }
         }
     } else if o.write {
-        notes.push(
+        out.notes.push(
             "--write refused: the plan is denied or a live check failed; no file was changed"
                 .into(),
         );
     }
-    let ready = !denied && !live_failed && write_error.is_none();
-    let out = PlanJson {
-        schema_version: 1,
-        mode: "recovery",
-        database: p.database.clone(),
-        layout: p.layout,
-        cluster: serde_json::json!({"name": p.cluster, "namespace": p.namespace}),
-        lineage: serde_json::json!({"from": p.from.server_name, "to": p.to, "store": p.store, "fromExplicit": p.from.explicit}),
-        recovery: serde_json::json!({
-            "database": p.database_name, "owner": p.owner,
-            "target": p.target.as_ref().map(plan::Target::describe),
-            "flagWasRecovery": p.flag_was_recovery,
-        }),
-        edits,
-        diff,
-        ready,
-        written,
-        findings,
-        notes,
-        steps,
-        live_checks,
-        manifest: None,
-    };
+    out.ready = !denied && !live_failed && write_error.is_none();
+    out.findings = findings;
     emit(o, &out);
     if let Some(e) = write_error {
         return Err(e);
@@ -291,7 +384,12 @@ fn write_changes(changes: &[FileChange]) -> Result<(), PlanError> {
     })
 }
 
-fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Result<u8, PlanError> {
+fn restore_as(
+    o: &RecoveryOpts,
+    new: &str,
+    choice: &Restore,
+    settings: &Settings,
+) -> Result<u8, PlanError> {
     let dir = if o.dir.is_file() {
         o.dir.parent().map(PathBuf::from).unwrap_or_default()
     } else {
@@ -307,7 +405,7 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
                 .in_file(o.dir.display().to_string())
         })?
     } else {
-        policy::render_dir(&dir)?
+        policy::render_dir(&dir, settings)?
     };
     let clusters: Vec<&Value> = objects
         .iter()
@@ -335,21 +433,22 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
         new,
         o.database.as_deref(),
         o.owner.as_deref(),
-        target.as_ref(),
+        choice,
     )?;
     let mut bundle = objects.clone();
     bundle.push(r.object.clone());
-    let results = policy::EmbeddedPolicy.evaluate(&bundle).map_err(|e| {
-        PlanError::tooling(
-            format!("the drill manifest could not be checked by the policy: {e}"),
-            "the manifest is NOT verified",
-        )
-    })?;
-    let findings: Vec<Finding> = policy::findings(&results)
+    let results = EmbeddedPolicy::load(&o.env, settings)?.evaluate(&bundle)?;
+    // The drill manifest is judged on its own findings: all of them block.
+    let findings: Vec<Classified> = policy::findings(&results)
         .into_iter()
         .filter(|f| f.object.name == new)
+        .map(|finding| Classified {
+            finding,
+            blocking: true,
+            origin: Origin::PlannedCluster,
+        })
         .collect();
-    let denied = findings.iter().any(|f| f.severity == Severity::Deny);
+    let denied = policy::blocking_deny(&findings);
     let out_path = match &o.out {
         Some(p) if p.is_dir() => p.join(format!("{new}.yaml")),
         Some(p) => p.clone(),
@@ -375,12 +474,20 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
         r.to
     )];
     let current_name = current_ref.name.clone();
+    let current_lineage = cnpg_guard_core::cnpg::lineage::archive(
+        &<cnpg_guard_core::view::Cluster as serde::Deserialize>::deserialize(current)
+            .unwrap_or_default(),
+        &ns,
+    )
+    .unwrap_or_else(|| r.from.clone());
     let live_report = o.live.then(|| {
         let subject = live::Subject {
             cluster: &current_name,
             namespace: &ns,
+            current: &current_lineage,
             from: &r.from,
-            target: target.as_ref(),
+            target: choice.target.as_ref(),
+            backup_id: choice.backup_id.as_deref(),
             destructive: false,
         };
         live::run(&subject, &o.kube, None)
@@ -426,8 +533,8 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
             plan::LayoutKind::Overlays
         },
         cluster: serde_json::json!({"name": new, "namespace": ns}),
-        lineage: serde_json::json!({"from": r.from.server_name, "to": r.to, "store": r.from.store.label(), "fromExplicit": r.from.explicit}),
-        recovery: serde_json::json!({"database": r.database, "owner": r.owner, "target": target.as_ref().map(plan::Target::describe)}),
+        lineage: serde_json::json!({"from": r.from.server_name, "to": r.to, "current": current_lineage.server_name, "store": r.from.store.label(), "fromExplicit": r.from.explicit}),
+        recovery: recovery_json(&r.database, &r.owner, choice, None),
         edits: change.line_edits(),
         diff: change.unified_diff(),
         ready: !denied && !live_failed && write_error.is_none(),
@@ -437,6 +544,7 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
         steps,
         live_checks: live_report.map(|l| l.checks).unwrap_or_default(),
         manifest: Some(r.manifest.clone()),
+        error: None,
     };
     emit(o, &out);
     if let Some(e) = write_error {
@@ -449,6 +557,29 @@ fn restore_as(o: &RecoveryOpts, new: &str, target: Option<plan::Target>) -> Resu
     } else {
         exit::OK
     })
+}
+
+/// The output of a plan whose planned tree did not render: what was
+/// planned (the diff that broke it), then the error on stderr.
+fn emit_failed(o: &RecoveryOpts, p: &PlanJson) {
+    if o.json {
+        println!("{}", to_json(p));
+        return;
+    }
+    let mut s = header(p);
+    if o.markdown {
+        s = format!(
+            "# Recovery plan: `{}` (NOT checked)\n\n## Change (not written)\n\n```diff\n{}```\n\n**NOT READY: the planned tree does not render; nothing was written (the error is on stderr).**\n",
+            field(&p.cluster, "name").unwrap_or(""),
+            p.diff
+        );
+    } else {
+        s.push_str("== diff (planned, NOT written) ==\n");
+        s.push_str(&p.diff);
+        s.push('\n');
+        s.push_str("NOT READY: the PLANNED tree (the edits above applied to a temp copy) does not render; nothing was written. The error follows.\n");
+    }
+    print!("{s}");
 }
 
 fn emit(o: &RecoveryOpts, p: &PlanJson) {
@@ -470,23 +601,32 @@ fn verdict_line(p: &PlanJson) -> String {
     let deny = p
         .findings
         .iter()
-        .filter(|f| f.severity == Severity::Deny)
+        .filter(|f| f.blocking && f.finding.severity == Severity::Deny)
         .count();
+    let fix_soon = p.findings.iter().filter(|f| !f.blocking).count();
     let live_fail = p.live_checks.iter().any(|c| c.status == Status::Fail);
+    let later = if fix_soon > 0 {
+        format!(" ({fix_soon} pre-existing finding(s) elsewhere: fix soon, not blocking)")
+    } else {
+        String::new()
+    };
     if deny > 0 {
         format!(
-            "NOT READY: the policy denies the planned result ({deny} denial(s)); fix them before running any step"
+            "NOT READY: the policy denies the planned result ({deny} denial(s) on what this plan changes); fix them before running any step"
         )
     } else if live_fail {
         "NOT READY: a live check failed; do not run the steps".into()
     } else if p.written {
-        "READY: files written and accepted by the policy; follow the steps from step 2".into()
+        format!(
+            "READY: files written and accepted by the policy; follow the steps from step 2{later}"
+        )
     } else {
-        "READY: accepted by the policy. Re-run with --write to apply the edits".into()
+        format!("READY: accepted by the policy. Re-run with --write to apply the edits{later}")
     }
 }
 
-fn text(p: &PlanJson) -> String {
+/// The plan's first lines: Cluster, lineage, recovery.
+fn header(p: &PlanJson) -> String {
     let mut s = String::new();
     let c = &p.cluster;
     s.push_str(&format!(
@@ -499,20 +639,31 @@ fn text(p: &PlanJson) -> String {
         field(c, "name").unwrap_or(""),
         p.database
     ));
+    let from = field(&p.lineage, "from").unwrap_or("");
+    let current = field(&p.lineage, "current").unwrap_or(from);
     s.push_str(&format!(
-        "lineage: restore from '{}' → new archive '{}' (store {})\n",
-        field(&p.lineage, "from").unwrap_or(""),
+        "lineage: restore from '{from}' → new archive '{}' (store {}){}\n",
         field(&p.lineage, "to").unwrap_or(""),
-        field(&p.lineage, "store").unwrap_or("")
+        field(&p.lineage, "store").unwrap_or(""),
+        if current != from {
+            format!("; the Cluster archives to '{current}' now")
+        } else {
+            String::new()
+        }
     ));
     s.push_str(&format!(
         "recovery: database '{}' owner '{}'{}\n\n",
         field(&p.recovery, "database").unwrap_or(""),
         field(&p.recovery, "owner").unwrap_or(""),
-        field(&p.recovery, "target")
+        field(&p.recovery, "restore")
             .map(|t| format!(", {t}"))
             .unwrap_or_default()
     ));
+    s
+}
+
+fn text(p: &PlanJson) -> String {
+    let mut s = header(p);
     if let Some(m) = &p.manifest {
         s.push_str("== manifest ==\n");
         s.push_str(m);
@@ -534,21 +685,34 @@ fn text(p: &PlanJson) -> String {
         s.push('\n');
     }
     s.push_str("== policy ==\n");
+    let (blocking, fix_soon): (Vec<&Classified>, Vec<&Classified>) =
+        p.findings.iter().partition(|f| f.blocking);
     if p.findings.is_empty() {
         s.push_str("no findings\n");
+    } else if blocking.is_empty() {
+        s.push_str("no findings on what this plan changes\n");
     }
-    for f in &p.findings {
-        s.push_str(&format!(
-            "{}: {}\n",
-            f.severity.as_str(),
-            if f.text.is_empty() {
-                f.render()
-            } else {
-                f.text.clone()
-            }
-        ));
+    let line = |f: &Classified| {
+        let text = if f.finding.text.is_empty() {
+            f.finding.render()
+        } else {
+            f.finding.text.clone()
+        };
+        format!("{}: {text}\n", f.finding.severity.as_str())
+    };
+    for f in &blocking {
+        s.push_str(&line(f));
     }
     s.push('\n');
+    if !fix_soon.is_empty() {
+        s.push_str(
+            "== fix soon (pre-existing on objects this plan does not touch; not blocking) ==\n",
+        );
+        for f in &fix_soon {
+            s.push_str(&line(f));
+        }
+        s.push('\n');
+    }
     if !p.live_checks.is_empty() {
         s.push_str("== live checks ==\n");
         for c in &p.live_checks {
@@ -593,7 +757,7 @@ fn markdown(p: &PlanJson) -> String {
         field(&p.lineage, "store").unwrap_or(""),
         field(&p.recovery, "database").unwrap_or(""),
         field(&p.recovery, "owner").unwrap_or(""),
-        field(&p.recovery, "target").map(|t| format!(", {t}")).unwrap_or_default()
+        field(&p.recovery, "restore").map(|t| format!(", {t}")).unwrap_or_default()
     ));
     s.push_str(&format!("**{}**\n\n", verdict_line(p)));
     if let Some(m) = &p.manifest {
@@ -609,18 +773,28 @@ fn markdown(p: &PlanJson) -> String {
         s.push('\n');
     }
     s.push_str("## Policy\n\n");
-    if p.findings.is_empty() {
-        s.push_str("No findings.\n");
+    if p.findings.iter().all(|f| !f.blocking) {
+        s.push_str("No findings on what this plan changes.\n");
     }
-    for f in &p.findings {
-        s.push_str(&format!(
+    let item = |f: &Classified| {
+        format!(
             "- **{}** `{}` {}\n",
-            f.severity.as_str(),
-            f.rule,
-            f.render()
-        ));
+            f.finding.severity.as_str(),
+            f.finding.rule,
+            f.finding.render()
+        )
+    };
+    for f in p.findings.iter().filter(|f| f.blocking) {
+        s.push_str(&item(f));
     }
     s.push('\n');
+    if p.findings.iter().any(|f| !f.blocking) {
+        s.push_str("### Fix soon (pre-existing, not blocking)\n\n");
+        for f in p.findings.iter().filter(|f| !f.blocking) {
+            s.push_str(&item(f));
+        }
+        s.push('\n');
+    }
     if !p.live_checks.is_empty() {
         s.push_str("## Live checks\n\n| check | status | result |\n|---|---|---|\n");
         for c in &p.live_checks {

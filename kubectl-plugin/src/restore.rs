@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::PlanError;
-use crate::plan::Target;
+use crate::plan::{self, Restore};
 use crate::yaml::{self, Seg, Y};
 
 /// The drill manifest and what it restores.
@@ -34,7 +34,7 @@ pub fn build(
     new_name: &str,
     database: Option<&str>,
     owner: Option<&str>,
-    target: Option<&Target>,
+    restore: &Restore,
 ) -> Result<RestoreAs, PlanError> {
     validate_name(new_name)?;
     let view = Cluster::deserialize(current).unwrap_or_default();
@@ -46,7 +46,7 @@ pub fn build(
         ));
     }
     let namespace = view.metadata.as_ref().and_then(|m| m.namespace.as_deref());
-    let from = lineage::archive(&view, namespace.unwrap_or_default()).ok_or_else(|| {
+    let archive = lineage::archive(&view, namespace.unwrap_or_default()).ok_or_else(|| {
         PlanError::input(
             "the Cluster archives no WAL: there is nothing to restore from",
             "configure WAL archiving (barman plugin or barmanObjectStore) first",
@@ -59,6 +59,7 @@ pub fn build(
     let (db, ow) = (identity.database.clone(), identity.owner.clone());
     // The drill's own lineage starts at version 1.
     let to = lineage::first_server_name(new_name);
+    let (from, _) = plan::restored_lineage(&archive, &to, restore.from_lineage.as_deref())?;
 
     let mut spec = match current.get("spec") {
         Some(Value::Object(m)) => Value::Object(m.clone()),
@@ -75,7 +76,7 @@ pub fn build(
             recovery.insert(k, v);
         }
     }
-    if let Some(t) = target {
+    if let Some(t) = restore.recovery_target() {
         recovery.insert("recoveryTarget".into(), t.to_value());
     }
     if let Some(m) = spec.as_object_mut() {
@@ -235,7 +236,7 @@ mod tests {
             "spec": {"bootstrap": {"initdb": {"database": "orders", "secret": {"name": "creds"}}},
                 "plugins": [{"name": BARMAN_PLUGIN, "isWALArchiver": true,
                     "parameters": {"barmanObjectName": "store", "serverName": "pg-v3"}}]}});
-        let r = build(&current, "pg-drill", None, None, None).unwrap();
+        let r = build(&current, "pg-drill", None, None, &Restore::default()).unwrap();
         let spec = &r.object["spec"];
         assert_eq!(
             spec["externalClusters"],
@@ -252,7 +253,7 @@ mod tests {
         assert_eq!(rec["secret"], json!({"name": "creds"}));
         assert_eq!(r.object["metadata"]["namespace"], "db");
         // --database alone also names the owner.
-        let r = build(&current, "pg-drill", Some("x"), None, None).unwrap();
+        let r = build(&current, "pg-drill", Some("x"), None, &Restore::default()).unwrap();
         assert_eq!((r.database.as_str(), r.owner.as_str()), ("x", "x"));
     }
 
@@ -262,7 +263,7 @@ mod tests {
             "metadata": {"name": "pg"},
             "spec": {"backup": {"barmanObjectStore": {"destinationPath": "s3://b/",
                 "endpointURL": "http://s3:9000", "wal": {"compression": "gzip"}}}}});
-        let r = build(&current, "pg-drill", None, None, None).unwrap();
+        let r = build(&current, "pg-drill", None, None, &Restore::default()).unwrap();
         let spec = &r.object["spec"];
         assert_eq!(
             spec["externalClusters"][0]["barmanObjectStore"],

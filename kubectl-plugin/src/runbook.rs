@@ -33,8 +33,11 @@ pub struct GitOps {
     pub flux_kustomization: String,
     /// Flux namespace.
     pub flux_namespace: String,
-    /// Path prefix for files in `git add` (the directory as the user gave it).
+    /// Path prefix for files in `git add`: the directory relative to the
+    /// repository root (else as the user gave it).
     pub dir_prefix: String,
+    /// `dir_prefix` is relative to the root of the git repository.
+    pub from_repo_root: bool,
 }
 
 /// Quotes a shell word when needed.
@@ -97,12 +100,17 @@ pub fn recovery_steps(plan: &Plan, g: &GitOps, consumers: &[(String, String)]) -
     ));
     steps.push((
         format!(
-            "Commit the {} change(s) in ONE commit and push",
-            files.len()
+            "Commit the {} change(s) in ONE commit and push{}",
+            files.len(),
+            if g.from_repo_root {
+                " (from the repository root)"
+            } else {
+                ""
+            }
         ),
         format!(
             "The archive serverName ({} -> {}) and the recovery source ({}) must move in lockstep: bump one without the other and you either restore from the wrong lineage or write new WAL into the lineage you restore from.",
-            plan.from.server_name, plan.to, plan.from.server_name
+            plan.current.server_name, plan.to, plan.from.server_name
         ),
         vec![
             format!("git add {}", files.join(" ")),

@@ -725,7 +725,7 @@ fn show(v: Option<&Value>) -> String {
 /// Sets (`Some`) or removes (`None`) the value at `path` under `root`; an
 /// index one past the end of an array appends. False when the parent does
 /// not exist.
-fn apply(root: &mut Value, path: &[Seg], value: Option<&Value>) -> bool {
+pub(crate) fn apply(root: &mut Value, path: &[Seg], value: Option<&Value>) -> bool {
     let Some((last, parents)) = path.split_last() else {
         return false;
     };
@@ -761,11 +761,12 @@ fn apply(root: &mut Value, path: &[Seg], value: Option<&Value>) -> bool {
     }
 }
 
-type Difference = (Vec<Seg>, Option<Value>, Option<Value>);
+/// A place where two values differ: (path, first, second).
+pub(crate) type Difference = (Vec<Seg>, Option<Value>, Option<Value>);
 
 /// Every place (keys sorted, depth first) where two values differ; a
 /// differing subtree is reported once, at its root.
-fn differences_of(a: &Value, b: &Value, path: &mut Vec<Seg>) -> Vec<Difference> {
+pub(crate) fn differences_of(a: &Value, b: &Value, path: &mut Vec<Seg>) -> Vec<Difference> {
     let mut out = Vec::new();
     let mut pair = |path: &mut Vec<Seg>, seg: Seg, p: Option<&Value>, q: Option<&Value>| {
         path.push(seg);

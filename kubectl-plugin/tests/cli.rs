@@ -270,14 +270,15 @@ fn seed000_write_is_surgical_and_second_run_plans_the_next_lineage() {
             "serverName: temporal-database-v3   # lineage"
         )
     );
-    // Quoting of the recovery serverName kept; database/owner inserted after source.
+    // Quoting of the recovery serverName kept; database/owner and the
+    // initdb's secret inserted after source.
     assert_eq!(
         read(&db.join(PATCH)),
         orig_patch
             .replace("\"temporal-database-v1\"", "\"temporal-database-v2\"")
             .replace(
                 "      source: temporal-backup\n",
-                "      source: temporal-backup\n      database: temporal\n      owner: temporal\n"
+                "      source: temporal-backup\n      database: temporal\n      owner: temporal\n      secret:\n        name: temporal-db-credentials\n"
             )
     );
     assert_eq!(

@@ -59,6 +59,25 @@ impl Edits {
         }
     }
 
+    /// The changes planned for file `file`, in order.
+    pub fn changes_of(&self, file: usize) -> Vec<Change> {
+        self.changes
+            .iter()
+            .filter(|(f, _)| *f == file)
+            .map(|(_, c)| c.clone())
+            .collect()
+    }
+
+    /// Appends the changes of `other`, in its order.
+    pub fn extend(&mut self, other: Edits) {
+        self.changes.extend(other.changes);
+    }
+
+    /// Whether nothing was planned.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
     /// One [`FileChange`] per changed file, in the order of `sources`. New
     /// lines get the file's own line ending (a CRLF file stays CRLF), and
     /// every file's changes are re-read by the host parser

@@ -21,15 +21,18 @@ mod edits;
 mod flag;
 pub mod layout;
 mod overlays;
+mod patches;
 mod single;
 mod steps;
 
 use std::path::{Path, PathBuf};
 
 use cnpg_guard_core::cnpg::lineage::Lineage;
-use cnpg_guard_core::cnpg::{TARGET_EXCLUSIVE_MESSAGE, TARGET_IMMEDIATE, TARGET_LSN, TARGET_TIME};
+use cnpg_guard_core::cnpg::{
+    BACKUP_ID_MISSING_MESSAGE, TARGET_BACKUP_ID, TARGET_EXCLUSIVE_MESSAGE, TARGET_IMMEDIATE,
+    TARGET_LSN, TARGET_TIME, TARGETS_NEEDING_BACKUP_ID,
+};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::edit::FileChange;
 use crate::error::PlanError;
@@ -59,11 +62,6 @@ impl Target {
         }
     }
 
-    /// The `recoveryTarget` block as a value.
-    pub fn to_value(&self) -> Value {
-        self.to_y().to_value()
-    }
-
     /// `key=value` for messages.
     pub fn describe(&self) -> String {
         match self {
@@ -76,6 +74,43 @@ impl Target {
     }
 }
 
+/// What to restore: which lineage, which base backup, up to when.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restore {
+    /// `--from-lineage`: a serverName or `vN` (default: the lineage the
+    /// Cluster archives to now).
+    pub from_lineage: Option<String>,
+    /// `--backup-id`: `recoveryTarget.backupID`, the base backup to start from.
+    pub backup_id: Option<String>,
+    /// `--target-*`.
+    pub target: Option<Target>,
+}
+
+impl Restore {
+    /// The `recoveryTarget` block: `backupID` first, then the target.
+    pub fn recovery_target(&self) -> Option<Y> {
+        let mut entries = Vec::new();
+        if let Some(id) = &self.backup_id {
+            entries.push((TARGET_BACKUP_ID.to_string(), Y::s(id.clone())));
+        }
+        if let Some(Y::Map(t)) = self.target.as_ref().map(Target::to_y) {
+            entries.extend(t);
+        }
+        (!entries.is_empty()).then_some(Y::Map(entries))
+    }
+
+    /// Words for messages (`None`: the latest backup, replayed to the end).
+    pub fn describe(&self) -> Option<String> {
+        let parts: Vec<String> = self
+            .backup_id
+            .iter()
+            .map(|id| format!("{TARGET_BACKUP_ID} {id}"))
+            .chain(self.target.as_ref().map(Target::describe))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
 /// Inputs beyond the directory.
 #[derive(Debug, Clone, Default)]
 pub struct PlanInput {
@@ -83,8 +118,8 @@ pub struct PlanInput {
     pub database: Option<String>,
     /// `--owner`.
     pub owner: Option<String>,
-    /// `--target-*`.
-    pub target: Option<Target>,
+    /// What to restore.
+    pub restore: Restore,
 }
 
 /// Which GitOps layout the directory uses.
@@ -110,8 +145,12 @@ pub struct Plan {
     pub cluster: String,
     /// Cluster namespace from Git (may be empty).
     pub namespace: String,
-    /// The current archive lineage (what will be restored from).
+    /// The lineage restored from: the current archive lineage, or the one
+    /// `--from-lineage` chose.
     pub from: Lineage,
+    /// The lineage the Cluster archives to now (what the live Cluster
+    /// writes; the recovery archives to the next one).
+    pub current: Lineage,
     /// The next archive serverName.
     pub to: String,
     /// Store description for messages.
@@ -124,8 +163,8 @@ pub struct Plan {
     pub database_name: String,
     /// Owner role.
     pub owner: String,
-    /// The PITR target, if any.
-    pub target: Option<Target>,
+    /// What is restored (lineage choice, backup, target).
+    pub restore: Restore,
     /// True when the flag was already on recovery before this plan.
     pub flag_was_recovery: bool,
 }
@@ -152,6 +191,59 @@ pub fn plan_tree(tree: &Tree, input: &PlanInput) -> Result<Plan, PlanError> {
         } => overlays::plan(tree, kustomization, base, recovery, initdb, input),
         Layout::SingleFile { files } => single::plan(tree, files, input),
     }
+}
+
+/// The lineage a recovery archiving to `archive_to` restores: `current`
+/// (the lineage the Cluster archives to), or the one `chosen`
+/// (`--from-lineage`: a serverName, or `vN`), which must be older than
+/// `archive_to`. Returns it with the notes to show.
+pub fn restored_lineage(
+    current: &Lineage,
+    archive_to: &str,
+    chosen: Option<&str>,
+) -> Result<(Lineage, Vec<String>), PlanError> {
+    let mut notes = Vec::new();
+    let l = steps::source_lineage(current, archive_to, chosen, "", &mut notes)?;
+    Ok((l, notes))
+}
+
+/// Validates the restore flags: at most one target, a backup id where CNPG
+/// needs one (`targetImmediate` is refused without `backupID`).
+pub fn restore_from_flags(
+    from_lineage: Option<&str>,
+    backup_id: Option<&str>,
+    target: Option<Target>,
+) -> Result<Restore, PlanError> {
+    let backup_id = backup_id.map(str::trim).map(str::to_string);
+    if let Some(id) = &backup_id
+        && (id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(PlanError::input(
+            format!("--backup-id {id:?} is not a backup id"),
+            "pass the id barman gave the backup, e.g. 20260501T030000 (kubectl get backups -o custom-columns=NAME:.metadata.name,ID:.status.backupId)",
+        ));
+    }
+    if let (Some(t @ Target::Immediate), None) = (&target, &backup_id) {
+        return Err(PlanError::input(
+            format!(
+                "{} needs --backup-id: CNPG's webhook rejects {} without {TARGET_BACKUP_ID} (\"{BACKUP_ID_MISSING_MESSAGE}\"; so do {})",
+                "--target-immediate",
+                t.describe(),
+                TARGETS_NEEDING_BACKUP_ID
+                    .iter()
+                    .filter(|k| **k != TARGET_IMMEDIATE)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+            "pass --backup-id <id> (the backup whose end is the point to stop at)",
+        ));
+    }
+    Ok(Restore {
+        from_lineage: from_lineage.map(str::to_string),
+        backup_id,
+        target,
+    })
 }
 
 /// Validates the mutually exclusive target flags.

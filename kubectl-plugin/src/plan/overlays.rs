@@ -10,10 +10,12 @@ use serde_json::Value;
 use super::edits::{self, Edits};
 use super::flag::{self, RECOVERY};
 use super::layout::{InputFile, Tree};
+use super::patches::{self, Doc};
 use super::steps::{self, cluster_view};
 use super::{LayoutKind, Plan, PlanInput};
 use crate::error::PlanError;
 use crate::source::Source;
+use crate::yaml::{self, Y};
 
 fn is_cluster(v: &Value) -> bool {
     Object::from_value(v).kind() == Some(Kind::Cluster)
@@ -96,21 +98,6 @@ pub(super) fn plan(
             ));
         }
     };
-    let recs = edits::find(&sources, rec_files, &|v| {
-        cluster_view(v).recovery().is_some()
-    });
-    let Some(&rec_at) = recs.first() else {
-        return Err(PlanError::input(
-            "no patch with spec.bootstrap.recovery found in the recovery overlay",
-            "add overlays/recovery/bootstrap-patch.yaml with spec.bootstrap.recovery.source and spec.externalClusters (see the seed runbook)",
-        )
-        .in_file(format!("{rec_dir_name}/")));
-    };
-    let inits = edits::find(&sources, init_files, &|v| {
-        cluster_view(v).bootstrap().initdb.is_some()
-    });
-    let init_view = inits.first().map(|at| cluster_view(at.json()));
-
     let base_view = cluster_view(base_at.json());
     let cluster = base_view.name().to_string();
     let namespace = base_view
@@ -120,21 +107,85 @@ pub(super) fn plan(
         .to_string();
     let bdisplay = base_at.src.display.clone();
     let arch = steps::archive_of(&base_view, &namespace, &bdisplay)?;
+
+    // The identity the initdb overlay (else the base) bootstraps with.
+    let init_dir = tree.dir.join(flags.lines.dir(flag::INITDB));
+    let init_found = match overlay_kustomization(&sources, init_files.clone(), &init_dir) {
+        Some(i) => patches::discover(
+            &sources,
+            i,
+            init_files.clone(),
+            &cluster,
+            &patches::has_initdb,
+        )?,
+        None => patches::Discovered::default(),
+    };
+    let mut init_docs: Vec<Doc<'_>> =
+        edits::find(&sources, init_files.clone(), &patches::has_initdb)
+            .into_iter()
+            .map(Doc::plain)
+            .collect();
+    init_docs.extend(init_found.docs(&sources, &patches::has_initdb)?);
+    let init_identity = init_docs
+        .first()
+        .map(|d| cluster_view(d.json()))
+        .into_iter()
+        .chain(std::iter::once(base_view.clone()))
+        .find(|c| c.bootstrap().initdb.is_some())
+        .map(|c| cnpg_guard_core::cnpg::bootstrap_identity(&c));
+
+    // The recovery patch: a strategic-merge file, else what the overlay's
+    // kustomization lists (inline patches, JSON6902).
+    let rec_dir = tree.dir.join(&rec_dir_name);
+    let rec_found = match overlay_kustomization(&sources, rec_files.clone(), &rec_dir) {
+        Some(i) => patches::discover(
+            &sources,
+            i,
+            rec_files.clone(),
+            &cluster,
+            &patches::has_recovery,
+        )?,
+        None => patches::Discovered::default(),
+    };
+    let mut rec_docs: Vec<Doc<'_>> = edits::find(&sources, rec_files, &patches::has_recovery)
+        .into_iter()
+        .map(Doc::plain)
+        .collect();
+    rec_docs.extend(rec_found.docs(&sources, &patches::has_recovery)?);
+    let example = || {
+        recovery_example(
+            &cluster,
+            &arch,
+            init_identity.as_ref(),
+            base_at
+                .src
+                .value_at(base_at.doc, &yaml::parse_path(lineage::INLINE_ARCHIVE_PATH)),
+        )
+    };
+    let Some(rec_doc) = rec_docs.first() else {
+        return Err(PlanError::input(
+            "no patch with spec.bootstrap.recovery found in the recovery overlay: expected a strategic-merge patch of the Cluster with spec.bootstrap.recovery and the spec.externalClusters entry it names (a file the overlay's kustomization lists under `patches:`, or inline), or a JSON6902 patch whose operations add them",
+            format!("add {rec_dir_name}/bootstrap-patch.yaml as in the example and list it in {rec_dir_name}/kustomization.yaml (`patches: [{{path: bootstrap-patch.yaml}}]`), then run again"),
+        )
+        .in_file(format!("{rec_dir_name}/"))
+        .with_example(example()));
+    };
     // The recovery patch may omit metadata.name (and namespace); lineage
     // defaults need the name, ObjectStore references the namespace: both are
     // the base Cluster's.
-    let mut rec_view = cluster_view(rec_at.json());
+    let mut rec_view = cluster_view(rec_doc.json());
     if rec_view.name().is_empty() {
         rec_view.metadata.get_or_insert_default().name = Some(cluster.clone());
     }
-    let rdisplay = rec_at.src.display.clone();
+    let rdisplay = rec_doc.display().to_string();
     let rec = lineage::recovery_source(&rec_view, &namespace).ok_or_else(|| {
         PlanError::input(
-            "spec.bootstrap.recovery.source does not name a spec.externalClusters[] entry with a barman plugin (barmanObjectName) or barmanObjectStore",
-            format!("set recovery.source to the name of an externalClusters entry that reads the archive (plugin {})", cnpg_guard_core::cnpg::BARMAN_PLUGIN),
+            "spec.bootstrap.recovery.source does not name a spec.externalClusters[] entry of the same patch with a barman plugin (barmanObjectName) or barmanObjectStore",
+            format!("set recovery.source to the name of an externalClusters entry that reads the archive (plugin {}), in the same patch as in the example, then run again", cnpg_guard_core::cnpg::BARMAN_PLUGIN),
         )
         .in_file(rdisplay.clone())
         .at("spec.bootstrap.recovery.source")
+        .with_example(example())
     })?;
 
     let mut notes = Vec::new();
@@ -142,11 +193,24 @@ pub(super) fn plan(
     let (to, note) = steps::next_server_name(&arch.server_name);
     notes.extend(note);
     notes.extend(steps::default_note(&bdisplay, &arch, &to));
+    let from = steps::source_lineage(
+        &arch,
+        &to,
+        input.restore.from_lineage.as_deref(),
+        &rdisplay,
+        &mut notes,
+    )?;
+    let moves = steps::Moves {
+        archive: (arch.server_name.clone(), to.clone()),
+        source: (rec.server_name.clone(), from.server_name.clone()),
+    };
     // 1. Archive serverName vN -> vN+1 in base.
-    steps::bump_archive(&mut edits, &base_at, &arch, &to)?;
-    // 2. Recovery source serverName -> vN in the overlay.
-    steps::point_source(&mut edits, &rec_at, &rec, &arch)?;
-    steps::align_store(&mut edits, &rec_at, &arch, &rec, &mut notes)?;
+    steps::bump_archive(&mut edits, &Doc::plain(base_at), &arch, &to, &moves)?;
+    // 2. Recovery source serverName -> the lineage restored, in the overlay
+    // (its edits are collected apart: an inline patch is put back at the end).
+    let mut rec_edits = Edits::default();
+    steps::point_source(&mut rec_edits, rec_doc, &rec, &from, &moves)?;
+    steps::align_store(&mut rec_edits, rec_doc, &arch, &rec, &mut notes)?;
 
     // 3. Flip the flag.
     let flag_was_recovery = rec_active;
@@ -158,20 +222,19 @@ pub(super) fn plan(
         edits.add(&k_at, Some(flag::flip(k, &flags)?));
     }
 
-    // 4. database / owner, explicitly (CNPG defaults both to `app`): what
-    // the initdb overlay (else the base) declares, with CNPG's defaults.
-    let init_db = [init_view.as_ref(), Some(&base_view)]
-        .into_iter()
-        .flatten()
-        .find(|c| c.bootstrap().initdb.is_some())
-        .map(|c| {
-            let id = cnpg_guard_core::cnpg::bootstrap_identity(c);
-            (id.database, id.owner)
-        });
-    let (database_name, owner) =
-        steps::ensure_db_owner(&mut edits, &rec_at, input, init_db, &mut notes)?;
-    // 5. PITR target.
-    steps::set_target(&mut edits, &rec_at, input.target.as_ref(), &mut notes)?;
+    // 4. database / owner / secret, explicitly (CNPG defaults both to
+    // `app` and generates a secret): what the initdb overlay (else the
+    // base) declares, with CNPG's defaults.
+    let (database_name, owner) = steps::ensure_identity(
+        &mut rec_edits,
+        rec_doc,
+        input,
+        init_identity.as_ref(),
+        &mut notes,
+    )?;
+    // 5. Backup and PITR target.
+    steps::set_target(&mut rec_edits, rec_doc, &input.restore, &mut notes)?;
+    rec_found.finish(rec_doc, rec_edits, &sources, &mut edits)?;
 
     Ok(Plan {
         dir: tree.dir.clone(),
@@ -180,13 +243,78 @@ pub(super) fn plan(
         cluster,
         namespace,
         store: arch.store.label().to_string(),
-        from: arch.clone(),
+        from,
+        current: arch.clone(),
         to,
         changes: edits.finish(&sources)?,
         notes,
         database_name,
         owner,
-        target: input.target.clone(),
+        restore: input.restore.clone(),
         flag_was_recovery,
     })
+}
+
+/// The overlay's own kustomization among `sources[files]`.
+fn overlay_kustomization(
+    sources: &[Source],
+    files: std::ops::Range<usize>,
+    dir: &std::path::Path,
+) -> Option<usize> {
+    files.into_iter().find(|i| {
+        sources.get(*i).is_some_and(|s| {
+            cnpg_guard_host::render::KUSTOMIZATION_FILES
+                .iter()
+                .any(|n| s.path == dir.join(n))
+        })
+    })
+}
+
+/// A recovery patch for this Cluster, as an example for refusals: the
+/// core's recovery block and source entry, reading the current lineage.
+fn recovery_example(
+    cluster: &str,
+    arch: &lineage::Lineage,
+    init: Option<&cnpg_guard_core::cnpg::Identity>,
+    archive_block: Option<&Value>,
+) -> String {
+    let identity = init.map_or_else(
+        || cnpg_guard_core::cnpg::bootstrap_identity(&Default::default()).recovered_as(None, None),
+        |i| i.recovered_as(None, None),
+    );
+    let y = |entry: Vec<(String, lineage::EntryValue)>| {
+        Y::Map(
+            entry
+                .iter()
+                .filter_map(|(k, v)| {
+                    steps::entry_to_y(v, archive_block, None).map(|y| (k.clone(), y))
+                })
+                .collect(),
+        )
+    };
+    let patch = Y::Map(vec![
+        (
+            "apiVersion".into(),
+            Y::s(format!("{}/v1", cnpg_guard_core::cnpg::CNPG_GROUP)),
+        ),
+        ("kind".into(), Y::s("Cluster")),
+        ("metadata".into(), Y::map([("name", Y::s(cluster))])),
+        (
+            "spec".into(),
+            Y::map([
+                (
+                    "bootstrap",
+                    Y::map([(
+                        "recovery",
+                        y(cnpg_guard_core::cnpg::recovery_entry("origin", &identity)),
+                    )]),
+                ),
+                (
+                    "externalClusters",
+                    Y::List(vec![y(lineage::source_entry("origin", arch))]),
+                ),
+            ]),
+        ),
+    ]);
+    yaml::emit(&patch, 0)
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::edits::{self, At, Edits};
 use super::layout::{InputFile, Tree};
+use super::patches::Doc;
 use super::steps::{self, RECOVERY_PATH, cluster_view};
 use super::{LayoutKind, Plan, PlanInput};
 use crate::error::PlanError;
@@ -67,7 +68,24 @@ fn plan_cluster(
     let (to, note) = steps::next_server_name(&arch.server_name);
     notes.extend(note);
     notes.extend(steps::default_note(&src.display, &arch, &to));
-    steps::bump_archive(&mut edits, at, &arch, &to)?;
+    let from = steps::source_lineage(
+        &arch,
+        &to,
+        input.restore.from_lineage.as_deref(),
+        &src.display,
+        &mut notes,
+    )?;
+    let rec = lineage::recovery_source(&view, &namespace);
+    let moves = steps::Moves {
+        archive: (arch.server_name.clone(), to.clone()),
+        source: (
+            rec.as_ref()
+                .map_or_else(|| from.server_name.clone(), |r| r.server_name.clone()),
+            from.server_name.clone(),
+        ),
+    };
+    let doc = Doc::plain(*at);
+    steps::bump_archive(&mut edits, &doc, &arch, &to, &moves)?;
     let plan = |edits: Edits, notes, database_name, owner, flag_was_recovery| {
         Ok(Plan {
             dir: tree.dir.clone(),
@@ -76,28 +94,29 @@ fn plan_cluster(
             cluster: cluster.clone(),
             namespace: namespace.clone(),
             store: arch.store.label().to_string(),
-            from: arch.clone(),
+            from: from.clone(),
+            current: arch.clone(),
             to: to.clone(),
             changes: edits.finish(sources)?,
             notes,
             database_name,
             owner,
-            target: input.target.clone(),
+            restore: input.restore.clone(),
             flag_was_recovery,
         })
     };
 
-    if let Some(rec) = lineage::recovery_source(&view, &namespace) {
+    if let Some(rec) = &rec {
         // Already in recovery mode: same lockstep bump as the overlay layout.
-        steps::point_source(&mut edits, at, &rec, &arch)?;
-        steps::align_store(&mut edits, at, &arch, &rec, &mut notes)?;
+        steps::point_source(&mut edits, &doc, rec, &from, &moves)?;
+        steps::align_store(&mut edits, &doc, &arch, rec, &mut notes)?;
         notes.push(format!(
             "{}: the Cluster already bootstraps from recovery: planning the NEXT lineage (if the previous change was pushed but the Cluster was not recreated yet, finish that runbook instead)",
             src.display
         ));
         let (database_name, owner) =
-            steps::ensure_db_owner(&mut edits, at, input, None, &mut notes)?;
-        steps::set_target(&mut edits, at, input.target.as_ref(), &mut notes)?;
+            steps::ensure_identity(&mut edits, &doc, input, None, &mut notes)?;
+        steps::set_target(&mut edits, &doc, &input.restore, &mut notes)?;
         return plan(edits, notes, database_name, owner, true);
     }
 
@@ -140,8 +159,8 @@ fn plan_cluster(
         .iter()
         .filter_map(|(k, v)| steps::entry_to_y(v, None, None).map(|y| (k.clone(), y)))
         .collect();
-    if let Some(t) = &input.target {
-        recovery.push((steps::RECOVERY_TARGET.into(), t.to_y()));
+    if let Some(t) = input.restore.recovery_target() {
+        recovery.push((steps::RECOVERY_TARGET.into(), t));
     }
     let recovery = Y::Map(recovery);
     let bootstrap_path = yaml::parse_path("spec.bootstrap");
@@ -181,7 +200,7 @@ fn plan_cluster(
     let archive_value: Option<&Value> = src.value_at(d, &archive_path);
     let archive_written = src.root(d).and_then(|r| r.at(&archive_path));
     let ec = Y::Map(
-        lineage::source_entry(&ec_name, &arch)
+        lineage::source_entry(&ec_name, &from)
             .iter()
             .filter_map(|(k, v)| {
                 steps::entry_to_y(v, archive_value, archive_written).map(|y| (k.clone(), y))

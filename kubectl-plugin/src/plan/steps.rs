@@ -5,15 +5,18 @@
 
 use cnpg_guard_core::cnpg::lineage::{self, EntryValue, Lineage, Resolver, Store};
 use cnpg_guard_core::cnpg::{
-    BARMAN_PLUGIN, DEFAULT_DATABASE, PARAM_BARMAN_OBJECT_NAME, PARAM_SERVER_NAME,
+    BARMAN_PLUGIN, DEFAULT_DATABASE, Identity, PARAM_BARMAN_OBJECT_NAME, PARAM_SERVER_NAME,
 };
 use cnpg_guard_core::view::Cluster;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::edits::{At, Edits};
-use super::{PlanInput, Target};
+use super::edits::Edits;
+use super::patches::Doc;
+use super::{PlanInput, Restore};
+use crate::edit::TextEdit;
 use crate::error::PlanError;
+use crate::source::Change;
 use crate::yaml::{self, Node, Y};
 
 /// Where a Cluster's recovery bootstrap is written.
@@ -71,37 +74,196 @@ pub(super) fn default_note(display: &str, arch: &Lineage, to: &str) -> Option<St
     })
 }
 
-/// Archive serverName `vN` → `to` (`vN+1`), where the core read it.
-pub(super) fn bump_archive(
-    edits: &mut Edits,
-    at: &At<'_>,
+/// The lineage the recovery restores: the archive's current one, or the
+/// one `--from-lineage` names (a serverName, or `vN` / `N` for `<base>-vN`
+/// of the archive's lineage). It must be older than the new archive `to`:
+/// restoring from the lineage the recovery writes (or a later one) is what
+/// `lineage-self-reuse` and `lineage-order` deny.
+pub(super) fn source_lineage(
     arch: &Lineage,
     to: &str,
+    chosen: Option<&str>,
+    display: &str,
+    notes: &mut Vec<String>,
+) -> Result<Lineage, PlanError> {
+    let Some(chosen) = chosen.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(arch.clone());
+    };
+    let number = chosen.strip_prefix('v').unwrap_or(chosen);
+    let name = if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
+        let base = lineage::versioned(&arch.server_name)
+            .map_or_else(|| arch.server_name.clone(), |(b, _)| b);
+        format!("{base}-v{}", number.trim_start_matches('0'))
+    } else {
+        chosen.to_string()
+    };
+    let refuse = |why: String| {
+        let e = PlanError::input(
+            format!("--from-lineage {chosen}: {why}"),
+            format!(
+                "name a lineage older than the new archive '{to}': the current one ('{}') or an earlier one (e.g. --from-lineage v{})",
+                arch.server_name,
+                lineage::versioned(&arch.server_name).map_or(1, |(_, n)| n.saturating_sub(1).max(1))
+            ),
+        )
+        .at(arch.server_name_path.clone());
+        if display.is_empty() {
+            e
+        } else {
+            e.in_file(display.to_string())
+        }
+    };
+    if name == to {
+        return Err(refuse(format!(
+            "'{name}' is the lineage this recovery will ARCHIVE to: a Cluster restoring from it writes into what it reads"
+        )));
+    }
+    if let (Some((base, n)), Some((to_base, to_n))) =
+        (lineage::versioned(&name), lineage::versioned(to))
+        && base == to_base
+        && n >= to_n
+    {
+        return Err(refuse(format!(
+            "'{name}' is not older than the new archive '{to}': lineages only move forward"
+        )));
+    }
+    if name != arch.server_name {
+        notes.push(format!(
+            "restoring from '{name}', not from '{}' (the lineage the Cluster archives to now); the archive still moves on to '{to}'",
+            arch.server_name
+        ));
+    }
+    Ok(Lineage {
+        server_name: name,
+        explicit: true,
+        default_reason: None,
+        ..arch.clone()
+    })
+}
+
+/// The lockstep's moves, `old → new` serverNames of the archive and of the
+/// recovery source: a `vN` in the trailing comment of an edited line that
+/// named an old version names the new one afterwards.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Moves {
+    /// The archive: current → next.
+    pub archive: (String, String),
+    /// The recovery source: as written → the lineage restored.
+    pub source: (String, String),
+}
+
+impl Moves {
+    /// Version number moves, `first`'s pair before `second`'s (the edited
+    /// line's own move wins when both name the same old version).
+    fn versions(first: &(String, String), second: &(String, String)) -> Vec<(u32, u32)> {
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for (old, new) in [first, second] {
+            if let (Some((_, o)), Some((_, n))) = (lineage::versioned(old), lineage::versioned(new))
+                && o != n
+                && !out.iter().any(|(k, _)| *k == o)
+            {
+                out.push((o, n));
+            }
+        }
+        out
+    }
+}
+
+/// `text` with every `vN` token (a `v` that does not continue a word,
+/// then digits that end one) whose N is an old version replaced by the new
+/// one, all at once.
+fn shift_versions(text: &str, moves: &[(u32, u32)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut prev: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        let starts = c == 'v' && !prev.is_some_and(char::is_alphanumeric);
+        let digits = rest
+            .get(1..)
+            .map_or(0, |r| r.bytes().take_while(u8::is_ascii_digit).count());
+        let after = rest.get(1 + digits..).and_then(|r| r.chars().next());
+        if starts && digits > 0 && !after.is_some_and(char::is_alphanumeric) {
+            let token = rest.get(1..1 + digits).unwrap_or("");
+            let moved = token
+                .parse::<u32>()
+                .ok()
+                .and_then(|n| moves.iter().find(|(o, _)| *o == n))
+                .map(|(_, n)| n.to_string());
+            out.push('v');
+            out.push_str(moved.as_deref().unwrap_or(token));
+            prev = token.chars().last();
+            rest = rest.get(1 + digits..).unwrap_or("");
+            continue;
+        }
+        out.push(c);
+        prev = Some(c);
+        rest = rest.get(c.len_utf8()..).unwrap_or("");
+    }
+    out
+}
+
+/// Adds to `change` (a scalar replaced in place) the refresh of the line's
+/// trailing comment: its `vN` tokens follow `moves`.
+fn refresh_comment(doc: &Doc<'_>, change: &mut Change, moves: &[(u32, u32)]) {
+    let text = &doc.at.src.text;
+    let Some(end) = change.edits.first().map(|e| e.end) else {
+        return;
+    };
+    let line_end = yaml::line_end(text, end);
+    let Some(rest) = text.get(end..line_end) else {
+        return;
+    };
+    let rest = rest.trim_end_matches(['\n', '\r']);
+    let lead = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    let Some(comment) = rest.get(lead..).filter(|c| c.starts_with('#') && lead > 0) else {
+        return;
+    };
+    let shifted = shift_versions(comment, moves);
+    if shifted != comment {
+        let start = end + lead;
+        change.edits.push(TextEdit {
+            start,
+            end: start + comment.len(),
+            text: shifted,
+        });
+    }
+}
+
+/// Archive serverName `vN` → `to` (`vN+1`), where the core read it; the
+/// line's comment follows the lockstep.
+pub(super) fn bump_archive(
+    edits: &mut Edits,
+    doc: &Doc<'_>,
+    arch: &Lineage,
+    to: &str,
+    moves: &Moves,
 ) -> Result<(), PlanError> {
-    let c = at.src.set_scalar(
-        at.doc,
-        &arch.server_name_path,
-        to,
-        Some(PARAM_BARMAN_OBJECT_NAME),
-    )?;
-    edits.add(at, c);
+    let mut c = doc.set_scalar(&arch.server_name_path, to, Some(PARAM_BARMAN_OBJECT_NAME))?;
+    if let Some(c) = &mut c {
+        refresh_comment(doc, c, &Moves::versions(&moves.archive, &moves.source));
+    }
+    edits.add(&doc.at, c);
     Ok(())
 }
 
-/// Recovery source serverName → the archive's current `vN`.
+/// Recovery source serverName → the lineage restored (`from`); the line's
+/// comment follows the lockstep.
 pub(super) fn point_source(
     edits: &mut Edits,
-    at: &At<'_>,
+    doc: &Doc<'_>,
     rec: &Lineage,
-    arch: &Lineage,
+    from: &Lineage,
+    moves: &Moves,
 ) -> Result<(), PlanError> {
-    let c = at.src.set_scalar(
-        at.doc,
+    let mut c = doc.set_scalar(
         &rec.server_name_path,
-        &arch.server_name,
+        &from.server_name,
         Some(PARAM_BARMAN_OBJECT_NAME),
     )?;
-    edits.add(at, c);
+    if let Some(c) = &mut c {
+        refresh_comment(doc, c, &Moves::versions(&moves.source, &moves.archive));
+    }
+    edits.add(&doc.at, c);
     Ok(())
 }
 
@@ -127,7 +289,7 @@ pub(super) fn reject_empty_server_name(arch: &Lineage, display: &str) -> Result<
 /// included, or the same ObjectStore reference).
 pub(super) fn align_store(
     edits: &mut Edits,
-    at: &At<'_>,
+    doc: &Doc<'_>,
     arch: &Lineage,
     rec: &Lineage,
     notes: &mut Vec<String>,
@@ -135,11 +297,11 @@ pub(super) fn align_store(
     if lineage::same_store(arch, rec, no_resolver()) {
         return Ok(());
     }
-    let display = &at.src.display;
+    let display = &doc.display().to_string();
     match (&arch.store, &rec.store) {
         (Store::ObjectStore { name: a, .. }, Store::ObjectStore { name: r, .. }) => {
-            let c = at.src.set_scalar(at.doc, &rec.store_path, a, None)?;
-            edits.add(at, c);
+            let c = doc.set_scalar(&rec.store_path, a, None)?;
+            edits.add(&doc.at, c);
             notes.push(format!(
                 "{display}: the recovery source read ObjectStore '{r}' but the Cluster archives to '{a}': pointing {} at '{a}'",
                 rec.store_path
@@ -172,67 +334,84 @@ pub(super) fn align_store(
     Ok(())
 }
 
+/// The keys the recovery block's new keys go after, the last written first:
+/// database, owner and secret land together after `source`, the target
+/// after them.
+const RECOVERY_ANCHORS: [&str; 4] = ["secret", "owner", "database", "source"];
+
+fn anchor_in(rec_node: &Node) -> Option<&'static str> {
+    RECOVERY_ANCHORS
+        .into_iter()
+        .find(|a| rec_node.get(a).is_some())
+}
+
+/// The recovery block as written, or the refusal to edit it.
+fn recovery_node<'a>(doc: &Doc<'a>) -> Result<&'a Node, PlanError> {
+    let path = RECOVERY_PATH;
+    doc.node(path)?.ok_or_else(|| {
+        PlanError::input(
+            format!("{path} is not written in this file as a block of its own"),
+            format!("write `{path}:` out here (source, database, owner), then run again"),
+        )
+        .in_file(doc.display().to_string())
+        .at(path)
+    })
+}
+
 /// Names database and owner explicitly in the recovery block (CNPG
-/// defaults both to `app`): the flags, else what the block already says,
-/// else what the initdb bootstrap declared (`init_db`, CNPG defaults
-/// applied). Returns them.
-pub(super) fn ensure_db_owner(
+/// defaults both to `app`), and carries the initdb's `secret` over (CNPG
+/// otherwise generates `<cluster>-app` and resets the owner's password to
+/// it): the flags, else what the block already says, else what the initdb
+/// bootstrap declared (`init`, CNPG defaults applied). Returns database and
+/// owner.
+pub(super) fn ensure_identity(
     edits: &mut Edits,
-    at: &At<'_>,
+    doc: &Doc<'_>,
     input: &PlanInput,
-    init_db: Option<(String, String)>,
+    init: Option<&Identity>,
     notes: &mut Vec<String>,
 ) -> Result<(String, String), PlanError> {
-    let src = at.src;
+    let display = doc.display().to_string();
     let path = RECOVERY_PATH;
-    let rec_node = src
-        .root(at.doc)
-        .and_then(|r| r.at(&yaml::parse_path(path)))
-        .ok_or_else(|| {
-            PlanError::input(format!("{path} is missing"), "report this as a bug")
-                .in_file(src.display.clone())
-        })?;
+    let rec_node = recovery_node(doc)?;
     // What the block says (merge keys applied), not what its spans spell.
     let current = |key: &str| {
-        src.value_at(at.doc, &yaml::parse_path(&format!("{path}.{key}")))
+        doc.value_at(&format!("{path}.{key}"))
             .and_then(Value::as_str)
             .map(str::to_string)
     };
     let cur_db = current("database");
     let cur_owner = current("owner");
+    let cur_secret = current("secret.name");
     let want_db = input
         .database
         .clone()
         .or(cur_db.clone())
-        .or(init_db.as_ref().map(|d| d.0.clone()));
+        .or(init.map(|i| i.database.clone()));
     let want_owner = input
         .owner
         .clone()
         .or(cur_owner.clone())
-        .or(init_db.as_ref().map(|d| d.1.clone()))
+        .or(init.map(|i| i.owner.clone()))
         .or(input.database.clone());
     let (Some(db), Some(owner)) = (want_db, want_owner) else {
         return Err(PlanError::input(
             format!("database and owner are not set and no initdb overlay names them; CNPG would create database '{DEFAULT_DATABASE}' owned by '{DEFAULT_DATABASE}' (wrong role grants)"),
             "pass --database <name> --owner <role> (the names of the real application database)",
         )
-        .in_file(src.display.clone())
+        .in_file(display)
         .at(format!("{path}.database")));
     };
-    if let Some((idb, iowner)) = &init_db
-        && (idb != &db || iowner != &owner)
+    if let Some(i) = init
+        && (i.database != db || i.owner != owner)
         && input.database.is_none()
     {
         notes.push(format!(
-            "{}: recovery creates database '{db}' owned by '{owner}' but initdb declared '{idb}' owned by '{iowner}'; pass --database/--owner to change it",
-            src.display
+            "{display}: recovery creates database '{db}' owned by '{owner}' but initdb declared '{}' owned by '{}'; pass --database/--owner to change it",
+            i.database, i.owner
         ));
     }
-    // New keys go after the last of these that is written, in this order,
-    // so database and owner land together after `source`.
-    let anchor = ["owner", "database", "source"]
-        .into_iter()
-        .find(|a| rec_node.get(a).is_some());
+    let anchor = anchor_in(rec_node);
     let mut missing = Vec::new();
     for (key, cur, want) in [("database", &cur_db, &db), ("owner", &cur_owner, &owner)] {
         if cur.as_ref() == Some(want) {
@@ -241,54 +420,63 @@ pub(super) fn ensure_db_owner(
         if cur.is_none() {
             missing.push(key);
         }
-        let c = src.set_scalar(at.doc, &format!("{path}.{key}"), want, anchor)?;
-        edits.add(at, c);
+        let c = doc.set_scalar(&format!("{path}.{key}"), want, anchor)?;
+        edits.add(&doc.at, c);
     }
     if !missing.is_empty() {
         notes.push(format!(
-            "{}: {path} did not name {} explicitly (CNPG defaults them to '{DEFAULT_DATABASE}'): adding them",
-            src.display,
+            "{display}: {path} did not name {} explicitly (CNPG defaults them to '{DEFAULT_DATABASE}'): adding them",
             missing.join(" and ")
         ));
+    }
+    match (init.and_then(|i| i.secret.as_deref()), cur_secret.as_deref()) {
+        (Some(secret), None) => {
+            let c = doc.set_entry(
+                path,
+                "secret",
+                &Y::map([("name", Y::s(secret))]),
+                anchor,
+            )?;
+            edits.add(&doc.at, Some(c));
+            notes.push(format!(
+                "{display}: carrying secret '{secret}' over from the initdb bootstrap: without {path}.secret CNPG generates '<cluster>-app' with a new password and resets the owner's password to it, so applications still using '{secret}' could not log in"
+            ));
+        }
+        (Some(secret), Some(cur)) if secret != cur => notes.push(format!(
+            "{display}: {path}.secret is '{cur}' but initdb used '{secret}': the owner's password is reset to the one in '{cur}'"
+        )),
+        _ => {}
     }
     Ok((db, owner))
 }
 
-/// Writes, replaces or (without a target) removes `recoveryTarget`.
+/// Writes, replaces or (without one) removes `recoveryTarget`.
 pub(super) fn set_target(
     edits: &mut Edits,
-    at: &At<'_>,
-    target: Option<&Target>,
+    doc: &Doc<'_>,
+    choice: &Restore,
     notes: &mut Vec<String>,
 ) -> Result<(), PlanError> {
-    let src = at.src;
+    let display = doc.display().to_string();
     let path = RECOVERY_PATH;
     let key = RECOVERY_TARGET;
-    let Some(rec_node) = src.root(at.doc).and_then(|r| r.at(&yaml::parse_path(path))) else {
-        return Ok(());
-    };
-    let existing = src
-        .value_at(at.doc, &yaml::parse_path(&format!("{path}.{key}")))
+    let rec_node = recovery_node(doc)?;
+    let existing = doc
+        .value_at(&format!("{path}.{key}"))
         .filter(|v| !v.is_null());
-    match (target, existing) {
+    match (choice.recovery_target(), existing) {
         (Some(t), existing) => {
             if existing == Some(&t.to_value()) && rec_node.get(key).is_some() {
                 return Ok(());
             }
-            // After database/owner, also when those are inserted at the
-            // same place in this plan (insertions keep their order).
-            let anchor = ["owner", "database", "source"]
-                .into_iter()
-                .find(|a| rec_node.get(a).is_some());
-            let c = src.set_entry(at.doc, path, key, &t.to_y(), anchor)?;
-            edits.add(at, Some(c));
+            let c = doc.set_entry(path, key, &t, anchor_in(rec_node))?;
+            edits.add(&doc.at, Some(c));
         }
         (None, Some(old)) => {
-            let c = src.remove_entry(at.doc, path, key)?;
-            edits.add(at, Some(c));
+            let c = doc.remove_entry(path, key)?;
+            edits.add(&doc.at, Some(c));
             notes.push(format!(
-                "{}: removed the stale {path}.{key} ({old}): without --target-* the restore replays to the end of the archived WAL. A target older than the first recoverability point fails with \"recovery ended before configured recovery target was reached\"",
-                src.display,
+                "{display}: removed the stale {path}.{key} ({old}): without --target-*/--backup-id the restore replays the latest backup to the end of the archived WAL. A target older than the first recoverability point fails with \"recovery ended before configured recovery target was reached\"",
             ));
         }
         (None, None) => {}
