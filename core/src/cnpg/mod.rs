@@ -146,6 +146,26 @@ pub fn default_app_secret(cluster: &str) -> String {
     format!("{cluster}-app")
 }
 
+/// The application Secret CNPG uses for a Cluster (`GetApplicationSecretName`,
+/// cnpg@v1.30.0 `api/v1/cluster_funcs.go:569-591`): `recovery.secret.name`,
+/// else pg_basebackup's, else initdb's, else `<cluster>-app`
+/// ([`default_app_secret`]). Applications read their credentials from it.
+pub fn application_secret(cluster: &Cluster) -> String {
+    let b = cluster.bootstrap();
+    let named =
+        |s: Option<&crate::view::cluster::NameRef>| s.and_then(|s| s.get()).map(str::to_string);
+    b.recovery
+        .as_ref()
+        .and_then(|r| named(r.secret.as_ref()))
+        .or_else(|| {
+            b.pg_basebackup
+                .as_ref()
+                .and_then(|p| named(p.secret.as_ref()))
+        })
+        .or_else(|| b.initdb.as_ref().and_then(|i| named(i.secret.as_ref())))
+        .unwrap_or_else(|| default_app_secret(cluster.name()))
+}
+
 /// True if a plugin entry is enabled: `enabled` defaults to true (cnpg@v1.30.0
 /// CRD default `api/v1/cluster_types.go:2599-2602`; `IsEnabled()` treats nil
 /// as true, `api/v1/cluster_funcs.go:410-416`). A disabled barman entry is
@@ -514,6 +534,37 @@ mod tests {
             assert_eq!(backup_id_start(bad), None, "{bad}");
         }
         assert!(TARGETS_NEEDING_BACKUP_ID.contains(&TARGET_IMMEDIATE));
+    }
+
+    #[test]
+    fn application_secret_prefers_recovery_then_basebackup_then_initdb() {
+        let c = |b: serde_json::Value| {
+            Cluster::deserialize(&json!({"metadata": {"name": "pg"}, "spec": {"bootstrap": b}}))
+                .unwrap()
+        };
+        assert_eq!(application_secret(&Cluster::default()), "-app");
+        assert_eq!(
+            application_secret(&c(json!({"recovery": {"source": "o"}}))),
+            "pg-app"
+        );
+        assert_eq!(
+            application_secret(&c(
+                json!({"recovery": {"secret": {"name": "r"}}, "initdb": {"secret": {"name": "i"}}})
+            )),
+            "r"
+        );
+        assert_eq!(
+            application_secret(&c(
+                json!({"recovery": {"secret": {"name": ""}}, "initdb": {"secret": {"name": "i"}}})
+            )),
+            "i"
+        );
+        assert_eq!(
+            application_secret(&c(
+                json!({"pg_basebackup": {"secret": {"name": "p"}}, "initdb": {"secret": {"name": "i"}}})
+            )),
+            "p"
+        );
     }
 
     #[test]
