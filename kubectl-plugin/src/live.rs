@@ -190,6 +190,8 @@ pub struct Subject<'a> {
     pub target: Option<&'a Target>,
     /// `--backup-id`, if any.
     pub backup_id: Option<&'a str>,
+    /// The application Secret of the planned Cluster.
+    pub app_secret: &'a str,
     /// In-place recovery (lists PVCs and consumers) or a side-by-side drill.
     pub destructive: bool,
 }
@@ -204,6 +206,7 @@ impl<'a> Subject<'a> {
             from: &plan.from,
             target: plan.restore.target.as_ref(),
             backup_id: plan.restore.backup_id.as_deref(),
+            app_secret: &plan.app_secret,
             destructive: true,
         }
     }
@@ -510,8 +513,14 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
         }
     }
 
-    // Consumers: Deployments referencing the <cluster>-app secret.
-    let secret = format!("{}-app", plan.cluster);
+    // Consumers: Deployments using the application Secret, the live
+    // Cluster's (what they use now) and the planned one's.
+    let live_secret = cnpg_guard_core::cnpg::application_secret(&cluster);
+    let mut secrets = vec![live_secret];
+    if !secrets.iter().any(|s| s == plan.app_secret) {
+        secrets.push(plan.app_secret.to_string());
+    }
+    let secret = secrets.join(" or ");
     let mut namespaces = vec![ns.clone()];
     for extra in &opts.consumer_namespaces {
         if !namespaces.contains(extra) {
@@ -526,7 +535,7 @@ pub fn run(plan: &Subject<'_>, opts: &KubeOpts, app: Option<(&str, &str)>) -> Li
         }
         if let Got::Json(list) = run_get(args) {
             for d in list_items(&list) {
-                if references_secret(d, &secret) {
+                if secrets.iter().any(|s| references_secret(d, s)) {
                     let r = ObjectRef::of_value(d, cns);
                     consumers.push((r.namespace, r.name));
                 }
@@ -608,12 +617,17 @@ fn lineage_windows(
     listed.items = windows
         .iter()
         .map(|(sn, w)| {
-            let mark = if *sn == plan.from.server_name {
-                " ← restored"
-            } else if *sn == plan.current.server_name {
-                " ← archived to now"
+            let marks: Vec<&str> = [
+                (*sn == plan.from.server_name).then_some("restored"),
+                (*sn == plan.current.server_name).then_some("archived to now"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let mark = if marks.is_empty() {
+                String::new()
             } else {
-                ""
+                format!(" ← {}", marks.join(", "))
             };
             format!("{sn}: {}{mark}", w.describe())
         })

@@ -351,3 +351,131 @@ pub fn findings(results: &[Evaluated]) -> Vec<Finding> {
     });
     out
 }
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(kind: &str, name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: "v1".into(),
+            kind: kind.into(),
+            namespace: "db".into(),
+            name: name.into(),
+        }
+    }
+
+    fn evaluated(kind: &str, name: &str, body: Value, findings: &[(&str, Severity)]) -> Evaluated {
+        let object_ref = object(kind, name);
+        Evaluated {
+            object: body,
+            verdict: Verdict {
+                findings: findings
+                    .iter()
+                    .map(|(rule, severity)| Finding {
+                        rule: (*rule).into(),
+                        severity: *severity,
+                        object: object_ref.clone(),
+                        path: "spec".into(),
+                        message: "m".into(),
+                        fix: "f".into(),
+                        text: String::new(),
+                    })
+                    .collect(),
+                ..Verdict::default()
+            },
+            object_ref,
+        }
+    }
+
+    #[test]
+    fn only_what_was_there_on_untouched_objects_does_not_block() {
+        use Severity::{Deny, Warn};
+        let current = [
+            evaluated("Cluster", "pg", json!({"spec": 1}), &[("a", Deny)]),
+            evaluated(
+                "ScheduledBackup",
+                "daily",
+                json!({"s": 1}),
+                &[("five", Deny)],
+            ),
+            evaluated(
+                "ScheduledBackup",
+                "weekly",
+                json!({"s": 1}),
+                &[("five", Deny)],
+            ),
+        ];
+        let planned = [
+            // The planned Cluster: everything on it is the plan's.
+            evaluated(
+                "Cluster",
+                "pg",
+                json!({"spec": 2}),
+                &[("a", Deny), ("b", Warn)],
+            ),
+            // Unchanged, same finding: pre-existing.
+            evaluated(
+                "ScheduledBackup",
+                "daily",
+                json!({"s": 1}),
+                &[("five", Deny), ("new", Warn)],
+            ),
+            // Changed by the plan: its findings are the plan's.
+            evaluated(
+                "ScheduledBackup",
+                "weekly",
+                json!({"s": 2}),
+                &[("five", Deny)],
+            ),
+            // Not in the current tree at all.
+            evaluated("Backup", "now", json!({}), &[("x", Deny)]),
+        ];
+        let got = classify(&planned, Some(&current), &object("Cluster", "pg"));
+        let seen: Vec<(&str, &str, Origin)> = got
+            .iter()
+            .map(|c| {
+                (
+                    c.finding.object.name.as_str(),
+                    c.finding.rule.as_str(),
+                    c.origin,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("now", "x", Origin::Introduced),
+                ("pg", "a", Origin::PlannedCluster),
+                ("weekly", "five", Origin::Introduced),
+                ("pg", "b", Origin::PlannedCluster),
+                ("daily", "new", Origin::Introduced),
+                ("daily", "five", Origin::PreExisting),
+            ]
+        );
+        assert!(
+            got.iter()
+                .all(|c| c.blocking == (c.origin != Origin::PreExisting))
+        );
+        assert!(blocking_deny(&got));
+        // Without the current tree nothing can be shown to be pre-existing.
+        let got = classify(&planned, None, &object("Cluster", "pg"));
+        assert!(got.iter().all(|c| c.blocking));
+        // Only a pre-existing deny: nothing blocks.
+        let only = [evaluated(
+            "ScheduledBackup",
+            "daily",
+            json!({"s": 1}),
+            &[("five", Deny)],
+        )];
+        let got = classify(&only, Some(&current), &object("Cluster", "pg"));
+        assert!(!blocking_deny(&got));
+    }
+}

@@ -210,9 +210,22 @@ pub fn recovery(o: &RecoveryOpts) -> Result<u8, PlanError> {
     // Render the planned tree (its failure is the planner's: show the diff
     // that broke it) and the current one (what was already there).
     let policy = EmbeddedPolicy::load(&o.env, &settings)?;
+    let current_render = policy::render_dir(&p.dir, &settings);
     let rendered = match policy::render_planned(&p.dir, &p.changes, &settings) {
         Ok(r) => r,
-        Err(e) => {
+        Err(mut e) => {
+            e.fix = if current_render.is_ok() {
+                format!(
+                    "nothing was written. Your tree renders as it is: what fails is the planned one, with the edits above. If the error names a file the planner did not edit (it edited {}), the overlay the flip activates (not rendered until now) is broken: fix it and run again; otherwise the planner's edits broke the render: report it with the diff above",
+                    p.changes
+                        .iter()
+                        .map(|c| c.display.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                "nothing was written. Your tree does not render either (kubectl cnpg-plan check shows why): fix it first".into()
+            };
             out.error = Some(e.to_string());
             out.notes
                 .push("the planned tree does not render: nothing was checked or written".into());
@@ -220,7 +233,7 @@ pub fn recovery(o: &RecoveryOpts) -> Result<u8, PlanError> {
             return Err(e);
         }
     };
-    let current = match policy::render_dir(&p.dir, &settings) {
+    let current = match current_render {
         Ok(objects) => Some(policy.evaluate(&objects)?),
         Err(e) => {
             out.notes.push(format!(
@@ -240,8 +253,13 @@ pub fn recovery(o: &RecoveryOpts) -> Result<u8, PlanError> {
                     .as_ref()
                     .map_or("", |m| m.namespace_or(""))
                     .to_string(),
+                cnpg_guard_core::cnpg::application_secret(&c),
             )),
             _ => None,
+        })
+        .map(|(name, ns, secret)| {
+            p.app_secret = secret;
+            (name, ns)
         })
         .unwrap_or((p.cluster.clone(), p.namespace.clone()));
     p.cluster = cluster_name;
@@ -488,6 +506,7 @@ fn restore_as(
             from: &r.from,
             target: choice.target.as_ref(),
             backup_id: choice.backup_id.as_deref(),
+            app_secret: "",
             destructive: false,
         };
         live::run(&subject, &o.kube, None)

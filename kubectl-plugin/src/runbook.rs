@@ -2,8 +2,8 @@
 //! the seed runbook it prevents.
 
 use cnpg_guard_core::cnpg::{
-    CLUSTER_LABEL, CNPG_GROUP, FIRST_INSTANCE_SERIAL, FULL_RECOVERY_ROLE, default_app_secret,
-    full_recovery_job, instance_name,
+    CLUSTER_LABEL, CNPG_GROUP, FIRST_INSTANCE_SERIAL, FULL_RECOVERY_ROLE, full_recovery_job,
+    instance_name,
 };
 use serde::Serialize;
 
@@ -221,7 +221,7 @@ pub fn recovery_steps(plan: &Plan, g: &GitOps, consumers: &[(String, String)]) -
     let restart: Vec<String> = if consumers.is_empty() {
         vec![format!(
             "kubectl -n <app-namespace> rollout restart deployment/<consumer>   # every workload that uses the {} secret",
-            default_app_secret(&plan.cluster)
+            plan.app_secret
         )]
     } else {
         consumers

@@ -675,6 +675,15 @@ fn dangling_symlink_is_an_input_error_and_nothing_is_written() {
 // ---- live mode through a fake kubectl (CNPG_PLAN_KUBECTL) ----
 
 fn fake_kubectl(dir: &Path, archive_sn: &str, unreachable: bool) -> PathBuf {
+    let windows = serde_json::json!({"temporal-database-v2": {
+        "firstRecoverabilityPoint": "2026-05-01T03:00:00Z", "lastSuccessfulBackupTime": "2026-05-08T03:00:00Z"}});
+    fake_kubectl_with(dir, archive_sn, unreachable, windows)
+}
+
+/// A fake kubectl whose ObjectStore records `windows` (its
+/// `status.serverRecoveryWindow`) and whose live Cluster archives to
+/// `archive_sn`.
+fn fake_kubectl_with(dir: &Path, archive_sn: &str, unreachable: bool, windows: Value) -> PathBuf {
     let data = dir.join("fake");
     fs::create_dir_all(&data).unwrap();
     let cluster = serde_json::json!({
@@ -686,8 +695,7 @@ fn fake_kubectl(dir: &Path, archive_sn: &str, unreachable: bool) -> PathBuf {
     });
     let store = serde_json::json!({"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore",
         "metadata": {"name": "temporal-backups", "namespace": "cloudnative-pg"},
-        "status": {"serverRecoveryWindow": {"temporal-database-v2": {
-            "firstRecoverabilityPoint": "2026-05-01T03:00:00Z", "lastSuccessfulBackupTime": "2026-05-08T03:00:00Z"}}}});
+        "status": {"serverRecoveryWindow": windows}});
     let pvcs = serde_json::json!({"kind": "List", "items": [
         {"metadata": {"name": "temporal-database-1"}}, {"metadata": {"name": "temporal-database-1-wal"}}]});
     let deploys = serde_json::json!({"kind": "List", "items": [
@@ -1188,4 +1196,575 @@ fn database_and_owner_are_required_without_an_initdb_source() {
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(json_of(&r)["recovery"]["owner"], "temporal");
+}
+
+// ---- the drills of issue 9: tests/fixtures/drills/<case>/{before,after} ----
+//
+// Each case is a database directory as a user has it (`before/<db>`) and
+// the files `--write` changes, byte for byte (`after/<db>`); every other
+// file must stay as it was. The copy lives in a git work tree, as real
+// ones do, so the runbook names repository paths.
+
+fn drills() -> PathBuf {
+    fixture("drills")
+}
+
+/// `before/<db>` of a drill copied into a fresh git work tree; returns the
+/// guard, the repository root and the database directory.
+fn drill(case: &str, db: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("repo");
+    fs::create_dir_all(repo.join(".git")).unwrap();
+    let dir = repo.join(db);
+    copy_dir(&drills().join(case).join("before").join(db), &dir);
+    (t, repo, dir)
+}
+
+/// Every file of `dir` is `after/<db>/<file>` when the drill has one, else
+/// exactly what it was; no file appeared or disappeared.
+fn assert_written(case: &str, db: &str, dir: &Path) {
+    let before = drills().join(case).join("before").join(db);
+    let after = drills().join(case).join("after").join(db);
+    let rel = |root: &Path, p: &Path| p.strip_prefix(root).unwrap().to_path_buf();
+    let want: Vec<(PathBuf, Vec<u8>)> = snapshot(&before)
+        .into_iter()
+        .map(|(p, bytes)| {
+            let r = rel(&before, &p);
+            let expected = fs::read(after.join(&r)).unwrap_or(bytes);
+            (r, expected)
+        })
+        .collect();
+    let got: Vec<(PathBuf, Vec<u8>)> = snapshot(dir)
+        .into_iter()
+        .map(|(p, bytes)| (rel(dir, &p), bytes))
+        .collect();
+    for ((wp, wb), (gp, gb)) in want.iter().zip(&got) {
+        assert_eq!(wp, gp, "{case}: files differ");
+        assert_eq!(
+            String::from_utf8_lossy(gb),
+            String::from_utf8_lossy(wb),
+            "{case}: {} is not as expected",
+            wp.display()
+        );
+    }
+    assert_eq!(want.len(), got.len(), "{case}: {got:#?}");
+}
+
+fn findings_of<'a>(j: &'a Value, rule: &str) -> Vec<&'a Value> {
+    j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
+#[test]
+fn drill_flag_flip_takes_the_indentation_of_the_list() {
+    for db in ["shallow", "deep", "compact"] {
+        let (_t, _repo, dir) = drill("flag-indent", db);
+        let r = plan(&dir, &["--write"]);
+        assert_eq!(r.code, 0, "{db}: {}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("READY: files written"),
+            "{db}: {}",
+            r.stdout
+        );
+        assert_written("flag-indent", db, &dir);
+        // The written tree renders with the recovery overlay, and the next
+        // plan plans the next lineage without flipping again.
+        let j = json_of(&plan(&dir, &["-o", "json"]));
+        assert_eq!(j["lineage"]["to"], "temporal-database-v4", "{db}");
+        assert!(
+            j["edits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["file"] != KUST),
+            "{db}: {j:#}"
+        );
+    }
+}
+
+#[test]
+fn drill_a_planned_tree_that_does_not_render_prints_the_diff_and_says_so() {
+    let (_t, repo, dir) = drill("render-failure", "temporal");
+    let before = snapshot(&repo);
+    let r = plan(&dir, &["--write"]);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    // The planner's own diff, on stdout, before the error.
+    assert!(
+        r.stdout.contains("== diff (planned, NOT written) ==")
+            && r.stdout
+                .contains("+          serverName: \"temporal-database-v2\"   # ← previous lineage")
+            && r.stdout.contains("NOT READY: the PLANNED tree"),
+        "{}",
+        r.stdout
+    );
+    // The error says the PLANNED tree failed, names the cause, and that the
+    // current tree renders.
+    assert!(
+        r.stderr.contains("the PLANNED tree")
+            && r.stderr.contains("prune-protection.yaml")
+            && r.stderr.contains("Your tree renders as it is")
+            && r.stderr.contains("overlays/recovery/bootstrap-patch.yaml")
+            && !r.stderr.contains("cnpg-plan-render-"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&repo), before, "nothing is written");
+    let r = plan(&dir, &["-o", "json"]);
+    assert_eq!(r.code, 3);
+    let j = json_of(&r);
+    assert_eq!(j["ready"], false);
+    assert!(
+        j["error"].as_str().unwrap().contains("PLANNED tree"),
+        "{j:#}"
+    );
+    assert!(
+        j["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+++ b/base/cluster.yaml"),
+        "{j:#}"
+    );
+}
+
+#[test]
+fn drill_a_pre_existing_deny_elsewhere_does_not_block() {
+    let (_t, _repo, dir) = drill("pre-existing-deny", "temporal");
+    let j = json_of(&plan(&dir, &["-o", "json"]));
+    assert_eq!(j["ready"], true, "{j:#}");
+    let sched = findings_of(&j, "schedule-five-fields");
+    assert_eq!(sched.len(), 1, "{j:#}");
+    assert_eq!(sched[0]["severity"], "deny");
+    assert_eq!(sched[0]["blocking"], false);
+    assert_eq!(sched[0]["origin"], "pre-existing");
+    assert_eq!(sched[0]["object"]["kind"], "ScheduledBackup");
+    // What the plan leaves on the planned Cluster is the plan's.
+    assert!(
+        j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["object"]["kind"] == "Cluster")
+            .all(|f| f["blocking"] == true && f["origin"] == "planned-cluster"),
+        "{j:#}"
+    );
+    let r = plan(&dir, &["--write"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(
+            "== fix soon (pre-existing on objects this plan does not touch; not blocking) ==\ndeny: ScheduledBackup cloudnative-pg/temporal-database-daily: spec.schedule: [schedule-five-fields]"
+        ) && r.stdout.contains("1 pre-existing finding(s) elsewhere: fix soon, not blocking"),
+        "{}",
+        r.stdout
+    );
+    assert_written("pre-existing-deny", "temporal", &dir);
+}
+
+#[test]
+fn drill_settings_flags_and_environment_are_checks() {
+    let (_t, _repo, dir) = drill("pre-existing-deny", "temporal");
+    let off = json_of(&plan(
+        &dir,
+        &["-o", "json", "--severity", "schedule-five-fields=off"],
+    ));
+    assert!(
+        findings_of(&off, "schedule-five-fields").is_empty(),
+        "{off:#}"
+    );
+    let d = dir.to_str().unwrap();
+    let env = kubectl(
+        &["cnpg-plan", "recovery", d, "-o", "json"],
+        &[("CNPG_GUARD_SEVERITY_SCHEDULE_FIVE_FIELDS", "off")],
+    );
+    assert_eq!(
+        json_of(&env)["findings"],
+        off["findings"],
+        "flag and env agree"
+    );
+    let warn = json_of(&plan(
+        &dir,
+        &["-o", "json", "--severity", "schedule-five-fields=warn"],
+    ));
+    assert_eq!(
+        findings_of(&warn, "schedule-five-fields")[0]["severity"],
+        "warn"
+    );
+    for bad in ["schedule-five-fields=bogus", "no-such-rule=warn", "nolevel"] {
+        let r = plan(&dir, &["--severity", bad]);
+        assert_eq!(r.code, 2, "{bad}: {}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("error") || r.stderr.contains("invalid value"),
+            "{bad}: {}",
+            r.stderr
+        );
+    }
+    // A deny on the planned Cluster itself still blocks: restoring an older
+    // lineage unpinned, with lineage-gap made a deny by flag.
+    let (_t, repo, dir) = drill("older-lineage", "temporal");
+    let before = snapshot(&repo);
+    let r = plan(
+        &dir,
+        &[
+            "--from-lineage",
+            "v6",
+            "--severity",
+            "lineage-gap=deny",
+            "--write",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("NOT READY: the policy denies the planned result (1 denial(s) on what this plan changes)")
+            && r.stdout.contains("deny: Cluster cloudnative-pg/temporal-database: spec.externalClusters[0].plugin.parameters.serverName: [lineage-gap]"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(snapshot(&repo), before, "a blocked plan is not written");
+}
+
+#[test]
+fn drill_an_older_lineage_pinned_with_a_backup_id() {
+    let (_t, _repo, dir) = drill("older-lineage", "temporal");
+    let r = plan(
+        &dir,
+        &[
+            "--from-lineage",
+            "v6",
+            "--backup-id",
+            "20260501T030000",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let j = json_of(&r);
+    assert_eq!(j["lineage"]["from"], "temporal-database-v6");
+    assert_eq!(j["lineage"]["current"], "temporal-database-v7");
+    assert_eq!(j["lineage"]["to"], "temporal-database-v8");
+    assert_eq!(j["recovery"]["backupId"], "20260501T030000");
+    assert!(
+        findings_of(&j, "lineage-gap").is_empty(),
+        "pinned: no gap: {j:#}"
+    );
+    // Unpinned, the core says the older lineage looks like a mistake (a
+    // warning on the planned Cluster: it does not deny).
+    let j = json_of(&plan(
+        &dir,
+        &["--from-lineage", "temporal-database-v6", "-o", "json"],
+    ));
+    let gap = findings_of(&j, "lineage-gap");
+    assert_eq!(
+        (gap.len(), &gap[0]["severity"]),
+        (1, &Value::from("warn")),
+        "{j:#}"
+    );
+    assert_eq!(j["ready"], true);
+    // Refused: the lineage the recovery writes, and a target CNPG rejects.
+    let r = plan(&dir, &["--from-lineage", "v8"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("is the lineage this recovery will ARCHIVE to"),
+        "{}",
+        r.stderr
+    );
+    let r = plan(&dir, &["--from-lineage", "v9"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = plan(&dir, &["--target-immediate"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("BackupID is missing") && r.stderr.contains("--backup-id"),
+        "{}",
+        r.stderr
+    );
+    let r = plan(&dir, &["--backup-id", "2026 05"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // Written as planned.
+    let r = plan(
+        &dir,
+        &[
+            "--from-lineage",
+            "v6",
+            "--backup-id",
+            "20260501T030000",
+            "--write",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("lineage: restore from 'temporal-database-v6' → new archive 'temporal-database-v8' (store temporal-backups); the Cluster archives to 'temporal-database-v7' now")
+            && r.stdout.contains("recovery: database 'temporal' owner 'temporal', backupID 20260501T030000"),
+        "{}",
+        r.stdout
+    );
+    assert_written("older-lineage", "temporal", &dir);
+}
+
+/// The store of the real drill: v6 has backups, v7 (the rebuilt Cluster's
+/// lineage) only a failed one.
+fn older_lineage_windows() -> Value {
+    serde_json::json!({
+        "temporal-database-v5": {"firstRecoverabilityPoint": "2026-03-01T03:00:00Z", "lastSuccessfulBackupTime": "2026-03-30T03:00:00Z"},
+        "temporal-database-v6": {"firstRecoverabilityPoint": "2026-04-20T03:10:00Z", "lastSuccessfulBackupTime": "2026-05-08T03:10:00Z"},
+        "temporal-database-v7": {"lastFailedBackupTime": "2026-05-11T03:00:00Z"}
+    })
+}
+
+#[test]
+fn drill_live_lists_the_lineages_and_refuses_one_without_a_base_backup() {
+    let (t, _repo, dir) = drill("older-lineage", "temporal");
+    let fake = fake_kubectl_with(
+        t.path(),
+        "temporal-database-v7",
+        false,
+        older_lineage_windows(),
+    );
+    // As printed by default, the plan would restore the empty v7.
+    let r = live(&dir, &fake, &["--write"]);
+    assert_eq!(r.code, 5, "{}\n{}", r.stdout, r.stderr);
+    let j = json_of(&r);
+    assert_eq!(j["written"], false);
+    let window = j["liveChecks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "recovery-window")
+        .unwrap();
+    assert_eq!(window["status"], "fail");
+    let msg = window["message"].as_str().unwrap();
+    assert!(
+        msg.contains("lineage 'temporal-database-v7' has NO completed base backup (last failed backup 2026-05-11T03:00:00Z)")
+            && msg.contains("lineages with a completed base backup: temporal-database-v5, temporal-database-v6")
+            && msg.contains("--from-lineage"),
+        "{msg}"
+    );
+    let lineages = j["liveChecks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "lineages")
+        .unwrap();
+    assert_eq!(
+        lineages["items"],
+        serde_json::json!([
+            "temporal-database-v5: first recoverability point 2026-03-01T03:00:00Z, last successful backup 2026-03-30T03:00:00Z",
+            "temporal-database-v6: first recoverability point 2026-04-20T03:10:00Z, last successful backup 2026-05-08T03:10:00Z",
+            "temporal-database-v7: NO completed base backup (last failed backup 2026-05-11T03:00:00Z) ← restored, archived to now"
+        ])
+    );
+    // The older lineage, pinned to a backup inside its window: accepted.
+    let r = live(
+        &dir,
+        &fake,
+        &["--from-lineage", "v6", "--backup-id", "20260501T030000"],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let j = json_of(&r);
+    for id in ["lineage-matches-git", "recovery-window", "backup-in-window"] {
+        assert_eq!(check_status(&j, id), "ok", "{id}: {j:#}");
+    }
+    // A backup id after the lineage's last backup is not one of its backups.
+    let r = live(
+        &dir,
+        &fake,
+        &["--from-lineage", "v6", "--backup-id", "20260510T030000"],
+    );
+    assert_eq!(r.code, 5, "{}\n{}", r.stdout, r.stderr);
+    let j = json_of(&r);
+    assert_eq!(check_status(&j, "backup-in-window"), "fail");
+    assert!(
+        j.to_string()
+            .contains("no backup found with ID 20260510T030000"),
+        "{j:#}"
+    );
+    // Not a barman id: cannot be checked, said so.
+    let j = json_of(&live(
+        &dir,
+        &fake,
+        &["--from-lineage", "v6", "--backup-id", "nightly"],
+    ));
+    assert_eq!(check_status(&j, "backup-in-window"), "warn");
+    // A target before the pinned backup started cannot be reached.
+    let r = live(
+        &dir,
+        &fake,
+        &[
+            "--from-lineage",
+            "v6",
+            "--backup-id",
+            "20260501T030000",
+            "--target-time",
+            "2026-04-25T00:00:00Z",
+        ],
+    );
+    assert_eq!(r.code, 5, "{}\n{}", r.stdout, r.stderr);
+}
+
+#[test]
+fn drill_stale_comments_follow_the_lockstep() {
+    let (_t, _repo, dir) = drill("stale-comments", "temporal");
+    let r = plan(&dir, &["--write"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_written("stale-comments", "temporal", &dir);
+    // And again on the next drill.
+    let j = json_of(&plan(&dir, &["-o", "json"]));
+    let diff = j["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+        serverName: temporal-database-v11   # restore from Barman v10 → write v11 (pg v16)\n")
+            && diff.contains("+          serverName: \"temporal-database-v10\"   # v10: the lineage the deleted Cluster wrote, not v11\n"),
+        "{diff}"
+    );
+}
+
+#[test]
+fn drill_the_initdb_secret_is_carried_over() {
+    let (_t, repo, dir) = drill("secret-carry-over", "temporal");
+    let r = plan(&dir, &["--write", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_written("secret-carry-over", "temporal", &dir);
+    let j = json_of(&r);
+    assert!(
+        j["notes"]
+            .to_string()
+            .contains("carrying secret 'temporal-db-credentials' over"),
+        "{j:#}"
+    );
+    // The runbook restarts the users of that secret, and names repository
+    // paths, not this machine's.
+    let steps = j["steps"].to_string();
+    assert!(
+        steps.contains("the temporal-db-credentials secret"),
+        "{steps}"
+    );
+    assert!(
+        steps.contains("git add temporal/kustomization.yaml temporal/base/cluster.yaml temporal/overlays/recovery/bootstrap-patch.yaml"),
+        "{steps}"
+    );
+    assert!(steps.contains("(from the repository root)"), "{steps}");
+    assert!(!steps.contains(repo.to_str().unwrap()), "{steps}");
+    assert!(
+        findings_of(&j, "recovery-database-default").is_empty(),
+        "{j:#}"
+    );
+}
+
+#[test]
+fn drill_json6902_patches_are_edited_at_the_value_of_their_operation() {
+    for case in ["json6902-inline", "json6902-path"] {
+        let (_t, _repo, dir) = drill(case, "temporal");
+        let r = plan(&dir, &["--write"]);
+        assert_eq!(r.code, 0, "{case}: {}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("READY: files written"),
+            "{case}: {}",
+            r.stdout
+        );
+        assert_written(case, "temporal", &dir);
+        // The written patch reads back: the next plan bumps v3 -> v4 and
+        // moves the source v2 -> v3 in the same operation values.
+        let j = json_of(&plan(&dir, &["-o", "json"]));
+        assert_eq!(
+            (j["lineage"]["from"].as_str(), j["lineage"]["to"].as_str()),
+            (Some("temporal-database-v3"), Some("temporal-database-v4")),
+            "{case}"
+        );
+        let edits = j["edits"].as_array().unwrap();
+        assert_eq!(edits.len(), 2, "{case}: {edits:#?}");
+        assert!(
+            edits.iter().any(|e| e["after"]
+                .as_str()
+                .unwrap()
+                .contains("temporal-database-v3   # ← previous lineage")),
+            "{case}: {edits:#?}"
+        );
+    }
+}
+
+#[test]
+fn drill_json6902_copy_is_refused_with_the_file_and_an_example() {
+    let (_t, repo, dir) = drill("json6902-copy", "temporal");
+    let before = snapshot(&repo);
+    let r = plan(&dir, &["--write"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "overlays/recovery/kustomization.yaml (patches[0].patch): operation [2] is `copy`"
+        ) && r.stderr.contains("fix: ")
+            && r.stderr
+                .contains("  example:\n    - op: add\n      path: /spec/bootstrap\n")
+            && !r.stderr.contains("seed runbook"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&repo), before);
+}
+
+#[test]
+fn unsafe_recovery_layouts_are_refused_with_an_example() {
+    // No recovery patch at all: the example is this Cluster's.
+    let (_t, repo, dir) = drill("json6902-path", "temporal");
+    fs::remove_file(dir.join("overlays/recovery/recovery-ops.yaml")).unwrap();
+    fs::write(
+        dir.join("overlays/recovery/kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n",
+    )
+    .unwrap();
+    let before = snapshot(&repo);
+    let r = plan(&dir, &["--write"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("error: overlays/recovery/: no patch with spec.bootstrap.recovery found")
+            && r.stderr.contains("a JSON6902 patch")
+            && r.stderr.contains("  example:\n    apiVersion: postgresql.cnpg.io/v1\n    kind: Cluster\n    metadata:\n      name: temporal-database\n")
+            && r.stderr.contains("          serverName: temporal-database-v2\n")
+            && !r.stderr.contains("seed runbook"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&repo), before);
+
+    // An inline patch written as a quoted string cannot be put back line
+    // for line.
+    let (_t, repo, dir) = drill("json6902-inline", "temporal");
+    fs::write(
+        dir.join("overlays/recovery/kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\npatches:\n  - target: {kind: Cluster}\n    patch: '[{\"op\": \"add\", \"path\": \"/spec/bootstrap\", \"value\": {\"recovery\": {\"source\": \"o\"}}}, {\"op\": \"add\", \"path\": \"/spec/externalClusters\", \"value\": [{\"name\": \"o\", \"plugin\": {\"name\": \"barman-cloud.cloudnative-pg.io\", \"parameters\": {\"barmanObjectName\": \"temporal-backups\", \"serverName\": \"temporal-database-v1\"}}}]}]'\n",
+    )
+    .unwrap();
+    let before = snapshot(&repo);
+    let r = plan(&dir, &["--write"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("overlays/recovery/kustomization.yaml: patches[0].patch: the inline patch is written as a quoted string")
+            && r.stderr.contains("patch: |-")
+            && r.stderr.contains("example:"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&repo), before);
+
+    // A later operation writing inside the block the plan must change (the
+    // stale target is removed from the recovery block of operation [0], but
+    // operation [4] would put it back).
+    let (_t, repo, dir) = drill("json6902-path", "temporal");
+    let ops = dir.join("overlays/recovery/recovery-ops.yaml");
+    let text = read(&ops);
+    fs::write(
+        &ops,
+        format!("{text}- op: add\n  path: /spec/bootstrap/recovery/recoveryTarget\n  value: {{}}\n- op: add\n  path: /spec/bootstrap/recovery/recoveryTarget/targetTime\n  value: \"2026-05-01 00:00:00+00\"\n"),
+    )
+    .unwrap();
+    let before = snapshot(&repo);
+    let r = plan(&dir, &["--write"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("error: overlays/recovery/recovery-ops.yaml: this JSON6902 patch cannot be edited safely at spec.bootstrap.recovery.recoveryTarget: operation [4] (add /spec/bootstrap/recovery/recoveryTarget/targetTime) changes spec.bootstrap.recovery.recoveryTarget after operation [3]")
+            && r.stderr.contains("example:"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&repo), before);
 }

@@ -163,6 +163,9 @@ pub struct Plan {
     pub database_name: String,
     /// Owner role.
     pub owner: String,
+    /// The application Secret of the planned Cluster (`<cluster>-app`
+    /// unless the recovery names one; the report reads it from the render).
+    pub app_secret: String,
     /// What is restored (lineage choice, backup, target).
     pub restore: Restore,
     /// True when the flag was already on recovery before this plan.
@@ -203,7 +206,7 @@ pub fn restored_lineage(
     chosen: Option<&str>,
 ) -> Result<(Lineage, Vec<String>), PlanError> {
     let mut notes = Vec::new();
-    let l = steps::source_lineage(current, archive_to, chosen, "", &mut notes)?;
+    let l = steps::source_lineage(current, archive_to, chosen, &mut notes)?;
     Ok((l, notes))
 }
 

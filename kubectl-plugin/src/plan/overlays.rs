@@ -197,7 +197,6 @@ pub(super) fn plan(
         &arch,
         &to,
         input.restore.from_lineage.as_deref(),
-        &rdisplay,
         &mut notes,
     )?;
     let moves = steps::Moves {
@@ -235,6 +234,7 @@ pub(super) fn plan(
     // 5. Backup and PITR target.
     steps::set_target(&mut rec_edits, rec_doc, &input.restore, &mut notes)?;
     rec_found.finish(rec_doc, rec_edits, &sources, &mut edits)?;
+    let app_secret = cnpg_guard_core::cnpg::default_app_secret(&cluster);
 
     Ok(Plan {
         dir: tree.dir.clone(),
@@ -251,6 +251,7 @@ pub(super) fn plan(
         database_name,
         owner,
         restore: input.restore.clone(),
+        app_secret,
         flag_was_recovery,
     })
 }

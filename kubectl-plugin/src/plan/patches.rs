@@ -222,6 +222,12 @@ impl Ops {
     /// write whose path leads to it, with the rest of the path inside its
     /// value. `Err` names why no operation can be edited for it.
     fn locate(&self, path: &[Seg]) -> Result<(usize, Vec<Seg>), String> {
+        self.locate_as(path, true)
+    }
+
+    /// [`Ops::locate`]; `editing: false` only reads what the operation
+    /// writes there (later operations may add beside or inside it).
+    fn locate_as(&self, path: &[Seg], editing: bool) -> Result<(usize, Vec<Seg>), String> {
         let Some((k, op)) = self
             .ops
             .iter()
@@ -234,14 +240,22 @@ impl Ops {
                 yaml::path_string(path)
             ));
         };
-        if op.stale {
+        // A write shifted or replaced by a later one poisons its list: which
+        // operation holds which item is then not what the paths say.
+        if let Some((j, stale)) = self.ops.iter().enumerate().find(|(_, o)| {
+            o.stale
+                && (path.starts_with(&o.path)
+                    || o.path
+                        .split_last()
+                        .is_some_and(|(_, parent)| path.starts_with(parent)))
+        }) {
             return Err(format!(
-                "operation [{k}] ({} {}) no longer reads where it is written after the operations that follow it",
-                op.kind, op.pointer
+                "operation [{j}] ({} {}) no longer reads where it is written after the operations that follow it",
+                stale.kind, stale.pointer
             ));
         }
         if let Some((j, later)) = self.ops.iter().enumerate().skip(k + 1).find(|(_, o)| {
-            (o.kind != "test" && o.path.starts_with(path))
+            editing && (o.kind != "test" && o.path.starts_with(path))
                 || (o.kind == "remove" && path.starts_with(&o.path))
         }) {
             return Err(format!(
@@ -342,9 +356,18 @@ impl<'a> Doc<'a> {
         Ok(yaml::path_string(&op_value_path(k, &rest)))
     }
 
-    /// The node written at a Cluster path (`Ok(None)`: not written).
+    /// The node written at a Cluster path (`Ok(None)`: not written); only
+    /// read, so operations after the one holding it do not matter.
     pub fn node(&self, path: &str) -> Result<Option<&'a Node>, PlanError> {
-        let file = self.file_path(path)?;
+        let file = match &self.ops {
+            None => path.to_string(),
+            Some(ops) => {
+                let (k, rest) = ops
+                    .locate_as(&yaml::parse_path(path), false)
+                    .map_err(|why| self.refuse(path, why))?;
+                yaml::path_string(&op_value_path(k, &rest))
+            }
+        };
         Ok(self
             .at
             .src
@@ -981,4 +1004,173 @@ pub(super) fn has_recovery(v: &Value) -> bool {
 /// Whether a patch's view bootstraps with initdb.
 pub(super) fn has_initdb(v: &Value) -> bool {
     is_cluster_patch(v) && cluster_view(v).bootstrap().initdb.is_some()
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ops(list: Value) -> (Ops, Value) {
+        Ops::read(list.as_array().unwrap(), "p.yaml").unwrap()
+    }
+
+    #[test]
+    fn operations_build_the_cluster_they_patch() {
+        let (o, v) = ops(json!([
+            {"op": "add", "path": "/spec/bootstrap", "value": {"recovery": {"source": "a"}}},
+            {"op": "add", "path": "/spec/externalClusters", "value": []},
+            {"op": "add", "path": "/spec/externalClusters/-", "value": {"name": "a"}},
+            {"op": "add", "path": "/spec/externalClusters/0/plugin", "value": {"name": "x"}},
+            {"op": "test", "path": "/spec/instances", "value": 1},
+            {"op": "remove", "path": "/spec/bootstrap/initdb"},
+            {"op": "add", "path": "/metadata/annotations/a~1b", "value": "c"}
+        ]));
+        assert_eq!(
+            v,
+            json!({"spec": {"bootstrap": {"recovery": {"source": "a"}},
+                "externalClusters": [{"name": "a", "plugin": {"name": "x"}}]},
+                "metadata": {"annotations": {"a/b": "c"}}})
+        );
+        let p = |s: &str| yaml::parse_path(s);
+        // The last operation whose path leads to the field holds it.
+        assert_eq!(
+            o.locate(&p("spec.externalClusters[0].plugin.parameters.serverName"))
+                .unwrap(),
+            (3, p("parameters.serverName"))
+        );
+        assert_eq!(
+            o.locate(&p("spec.externalClusters[0].name")).unwrap(),
+            (2, p("name"))
+        );
+        assert_eq!(
+            o.locate(&p("spec.bootstrap.recovery")).unwrap(),
+            (0, p("recovery"))
+        );
+        assert!(o.locate(&p("spec.plugins")).is_err());
+        assert_eq!(
+            o.cluster_path(&p("[3].value.parameters.serverName")),
+            Some(p("spec.externalClusters[0].plugin.parameters.serverName"))
+        );
+    }
+
+    #[test]
+    fn an_operation_changed_later_is_not_edited() {
+        let (o, _) = ops(json!([
+            {"op": "add", "path": "/spec/bootstrap", "value": {"recovery": {"recoveryTarget": {"backupID": "a"}}}},
+            {"op": "add", "path": "/spec/bootstrap/recovery/recoveryTarget/targetTime", "value": "t"}
+        ]));
+        assert!(
+            o.locate(&yaml::parse_path("spec.bootstrap.recovery.source"))
+                .is_ok()
+        );
+        let e = o
+            .locate(&yaml::parse_path("spec.bootstrap.recovery.recoveryTarget"))
+            .unwrap_err();
+        assert!(
+            e.contains("operation [1]") && e.contains("after operation [0]"),
+            "{e}"
+        );
+        // Two inserts at one index: the first no longer reads where it was.
+        let (o, _) = ops(json!([
+            {"op": "add", "path": "/spec/externalClusters", "value": []},
+            {"op": "add", "path": "/spec/externalClusters/0", "value": {"name": "a"}},
+            {"op": "add", "path": "/spec/externalClusters/0", "value": {"name": "b"}}
+        ]));
+        assert!(
+            o.locate(&yaml::parse_path("spec.externalClusters[1].name"))
+                .is_err()
+        );
+        for bad in [
+            json!([{"op": "move", "from": "/a", "path": "/spec/bootstrap"}]),
+            json!([{"op": "add", "path": "spec/bootstrap", "value": 1}]),
+            json!([{"op": "merge", "path": "/spec", "value": 1}]),
+        ] {
+            assert!(
+                Ops::read(bad.as_array().unwrap(), "p.yaml").is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    fn kustomization(text: &str) -> Source {
+        Source::from_text("k.yaml".into(), "k.yaml".into(), text.into()).unwrap()
+    }
+
+    #[test]
+    fn inline_blocks_are_cut_out_and_put_back_line_for_line() {
+        // (block header, line ending)
+        for (header, nl) in [("|-", "\n"), ("|", "\n"), ("|+", "\n"), ("|-", "\r\n")] {
+            let text = format!(
+                "patches:\n  - target: {{kind: Cluster}}\n    patch: {header}\n      - op: add\n        path: /spec/bootstrap\n\n        value:\n          recovery:\n            source: a   # src\n  - path: other.yaml\n"
+            )
+            .replace('\n', nl);
+            let k = kustomization(&text);
+            let path = yaml::parse_path("patches[0].patch");
+            let inl = Inline::cut(&k, 0, 0, path.clone()).unwrap();
+            assert_eq!(
+                inl.src.text,
+                "- op: add\n  path: /spec/bootstrap\n\n  value:\n    recovery:\n      source: a   # src\n",
+                "{header}"
+            );
+            // Insert a key after `source` and change the value of `source`.
+            let rec = "[0].value.recovery";
+            let c1 = inl
+                .src
+                .set_scalar(0, &format!("{rec}.source"), "b", None)
+                .unwrap()
+                .unwrap();
+            let c2 = inl
+                .src
+                .set_scalar(0, &format!("{rec}.database"), "db", Some("source"))
+                .unwrap()
+                .unwrap();
+            let edits: Vec<TextEdit> = [c1, c2].into_iter().flat_map(|c| c.edits).collect();
+            let change = inl.put_back(&k, &edits).unwrap();
+            let out = crate::edit::apply(&k.text, &change.edits).unwrap();
+            let want = text
+                .replace("source: a   # src", "source: b   # src")
+                .replace(
+                    &format!("# src{nl}"),
+                    &format!("# src{nl}            database: db\n"),
+                );
+            assert_eq!(out, want, "{header}");
+        }
+    }
+
+    #[test]
+    fn inline_patches_that_cannot_be_put_back_are_refused() {
+        for (text, why) in [
+            ("patches:\n  - patch: >-\n      - op: add\n", "folded"),
+            ("patches:\n  - patch: '- op: add'\n", "quoted"),
+            (
+                "patches:\n  - patch: |2-\n        - op: add\n",
+                "indentation indicator",
+            ),
+        ] {
+            let k = kustomization(text);
+            let e = Inline::cut(&k, 0, 0, yaml::parse_path("patches[0].patch")).unwrap_err();
+            let e = e.to_string();
+            assert!(e.contains(why) && e.contains("example:"), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn patch_targets() {
+        let e = |t: Value| json!({"target": t});
+        assert!(targets(&json!({"path": "x"}), "pg"));
+        assert!(targets(&e(json!({"kind": "Cluster", "name": "pg"})), "pg"));
+        assert!(targets(&e(json!({"name": "pg-.*"})), "pg"));
+        assert!(!targets(
+            &e(json!({"kind": "Cluster", "name": "other"})),
+            "pg"
+        ));
+        assert!(!targets(&e(json!({"kind": "ScheduledBackup"})), "pg"));
+    }
 }

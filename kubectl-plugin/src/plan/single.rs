@@ -72,7 +72,6 @@ fn plan_cluster(
         &arch,
         &to,
         input.restore.from_lineage.as_deref(),
-        &src.display,
         &mut notes,
     )?;
     let rec = lineage::recovery_source(&view, &namespace);
@@ -102,6 +101,7 @@ fn plan_cluster(
             database_name,
             owner,
             restore: input.restore.clone(),
+            app_secret: cnpg_guard_core::cnpg::default_app_secret(&cluster),
             flag_was_recovery,
         })
     };

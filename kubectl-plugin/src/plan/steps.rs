@@ -83,7 +83,6 @@ pub(super) fn source_lineage(
     arch: &Lineage,
     to: &str,
     chosen: Option<&str>,
-    display: &str,
     notes: &mut Vec<String>,
 ) -> Result<Lineage, PlanError> {
     let Some(chosen) = chosen.map(str::trim).filter(|c| !c.is_empty()) else {
@@ -98,20 +97,15 @@ pub(super) fn source_lineage(
         chosen.to_string()
     };
     let refuse = |why: String| {
-        let e = PlanError::input(
+        PlanError::input(
             format!("--from-lineage {chosen}: {why}"),
             format!(
                 "name a lineage older than the new archive '{to}': the current one ('{}') or an earlier one (e.g. --from-lineage v{})",
                 arch.server_name,
-                lineage::versioned(&arch.server_name).map_or(1, |(_, n)| n.saturating_sub(1).max(1))
+                lineage::versioned(&arch.server_name)
+                    .map_or(1, |(_, n)| n.saturating_sub(1).max(1))
             ),
         )
-        .at(arch.server_name_path.clone());
-        if display.is_empty() {
-            e
-        } else {
-            e.in_file(display.to_string())
-        }
     };
     if name == to {
         return Err(refuse(format!(
@@ -129,7 +123,7 @@ pub(super) fn source_lineage(
     }
     if name != arch.server_name {
         notes.push(format!(
-            "restoring from '{name}', not from '{}' (the lineage the Cluster archives to now); the archive still moves on to '{to}'",
+            "restoring from '{name}', not from '{}' (the lineage the Cluster archives to now); the archive still moves on to '{to}'. Without --backup-id the newest backup of '{name}' is restored",
             arch.server_name
         ));
     }
@@ -425,8 +419,9 @@ pub(super) fn ensure_identity(
     }
     if !missing.is_empty() {
         notes.push(format!(
-            "{display}: {path} did not name {} explicitly (CNPG defaults them to '{DEFAULT_DATABASE}'): adding them",
-            missing.join(" and ")
+            "{display}: {path} did not name {} explicitly (CNPG defaults the database to '{DEFAULT_DATABASE}' and the owner to the database): adding {}",
+            missing.join(" and "),
+            if missing.len() > 1 { "them" } else { "it" }
         ));
     }
     match (init.and_then(|i| i.secret.as_deref()), cur_secret.as_deref()) {
@@ -504,5 +499,68 @@ pub(super) fn entry_to_y(
             .get(*key)
             .filter(|v| !v.is_null())
             .map(|v| Y::from_value(v, written.and_then(|w| w.get(key)))),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_tokens_follow_the_lockstep_all_at_once() {
+        let moves = Moves::versions(
+            &("pg-v9".into(), "pg-v10".into()),
+            &("pg-v8".into(), "pg-v9".into()),
+        );
+        assert_eq!(moves, [(9, 10), (8, 9)]);
+        for (comment, want) in [
+            (
+                "# restore from v8 → write v9",
+                "# restore from v9 → write v10",
+            ),
+            ("# pg-v9 (was pg-v8)", "# pg-v10 (was pg-v9)"),
+            // Not a version token, or not an old version.
+            ("# pg v16, rev9, v9a, V9, v7", "# pg v16, rev9, v9a, V9, v7"),
+            ("# ← previous lineage", "# ← previous lineage"),
+            ("# v9.", "# v10."),
+        ] {
+            assert_eq!(shift_versions(comment, &moves), want, "{comment}");
+        }
+        // The edited line's own move wins when both sides named one version.
+        let own_first = Moves::versions(
+            &("pg-v2".into(), "pg-v3".into()),
+            &("pg-v2".into(), "pg-v1".into()),
+        );
+        assert_eq!(own_first, [(2, 3)]);
+        assert!(
+            Moves::versions(&("pg".into(), "pg-v2".into()), &("a".into(), "a".into())).is_empty()
+        );
+    }
+
+    #[test]
+    fn the_restored_lineage_is_older_than_the_new_archive() {
+        let arch = Lineage {
+            role: lineage::Role::Archive,
+            store: Store::ObjectStore {
+                namespace: "db".into(),
+                name: "s".into(),
+            },
+            store_path: "spec.plugins[0].parameters.barmanObjectName".into(),
+            server_name: "pg-v7".into(),
+            server_name_path: "spec.plugins[0].parameters.serverName".into(),
+            explicit: true,
+            default_reason: None,
+        };
+        let pick = |c: Option<&str>| {
+            source_lineage(&arch, "pg-v8", c, &mut Vec::new()).map(|l| l.server_name)
+        };
+        assert_eq!(pick(None).unwrap(), "pg-v7");
+        assert_eq!(pick(Some("v6")).unwrap(), "pg-v6");
+        assert_eq!(pick(Some("6")).unwrap(), "pg-v6");
+        assert_eq!(pick(Some("v06")).unwrap(), "pg-v6");
+        assert_eq!(pick(Some("old-cluster")).unwrap(), "old-cluster");
+        assert!(pick(Some("v8")).is_err());
+        assert!(pick(Some("pg-v9")).is_err());
     }
 }

@@ -441,3 +441,58 @@ fn targets_are_exclusive_and_validated() {
     );
     assert_eq!(target_from_flags(None, None, false).unwrap(), None);
 }
+
+#[test]
+fn restore_choices_as_cnpg_takes_them() {
+    // --target-immediate needs a backup id (CNPG's webhook).
+    let immediate = target_from_flags(None, None, true).unwrap();
+    let e = restore_from_flags(None, None, immediate.clone()).unwrap_err();
+    assert!(e.to_string().contains("BackupID is missing"), "{e}");
+    let r = restore_from_flags(Some("v6"), Some(" 20260501T030000 "), immediate).unwrap();
+    assert_eq!(r.backup_id.as_deref(), Some("20260501T030000"));
+    assert_eq!(
+        r.recovery_target().unwrap().to_value(),
+        json!({"backupID": "20260501T030000", "targetImmediate": true})
+    );
+    assert_eq!(
+        r.describe().as_deref(),
+        Some("backupID 20260501T030000, targetImmediate (stop at the end of the base backup)")
+    );
+    for bad in ["", "a b", "x\ty"] {
+        assert!(
+            restore_from_flags(None, Some(bad), None).is_err(),
+            "{bad:?}"
+        );
+    }
+    let none = restore_from_flags(None, None, None).unwrap();
+    assert_eq!((none.recovery_target(), none.describe()), (None, None));
+}
+
+/// An older lineage, pinned: the source reads it, the archive still moves
+/// on from the current one, recoveryTarget carries the backup id.
+#[test]
+fn an_older_lineage_is_restored_in_lockstep() {
+    let text = format!(
+        "{HEAD}spec:\n  bootstrap:\n    recovery:\n      source: origin\n      database: app\n      owner: app\n  plugins:\n    - name: {BARMAN_PLUGIN}\n      parameters:\n        barmanObjectName: store\n        serverName: pg-v7   # restore from v6, write v7\n  externalClusters:\n    - name: origin\n      plugin:\n        name: {BARMAN_PLUGIN}\n        parameters:\n          barmanObjectName: store\n          serverName: pg-v6   # v6\n"
+    );
+    let input = PlanInput {
+        restore: restore_from_flags(Some("v5"), Some("20260101T000000"), None).unwrap(),
+        ..PlanInput::default()
+    };
+    let plan = plan_tree(&single(&text), &input).unwrap();
+    assert_eq!(
+        (
+            plan.from.server_name.as_str(),
+            plan.current.server_name.as_str(),
+            plan.to.as_str()
+        ),
+        ("pg-v5", "pg-v7", "pg-v8")
+    );
+    let after = plan.changes[0].new_text().unwrap();
+    assert!(
+        after.contains("        serverName: pg-v8   # restore from v5, write v8\n")
+            && after.contains("          serverName: pg-v5   # v5\n")
+            && after.contains("      recoveryTarget:\n        backupID: 20260101T000000\n"),
+        "{after}"
+    );
+}
