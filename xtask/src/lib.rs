@@ -84,8 +84,14 @@ pub fn build_policy(workspace_root: &Path, out_dir: &Path) -> Result<PathBuf> {
 pub fn build_wasm_crate(workspace_root: &Path, manifest: &Path, package: &str) -> Result<PathBuf> {
     ensure_wasm_target()?;
     let target_dir = workspace_root.join("target").join("wasm-build");
-    let mut cmd = cargo_command();
+    let mut cmd = if outer_toolchain_override() {
+        // The rustup proxy, so rust-toolchain.toml picks the toolchain.
+        Command::new("cargo")
+    } else {
+        cargo_command()
+    };
     scrub_build_script_env(&mut cmd);
+    pin_toolchain(&mut cmd);
     cmd.current_dir(workspace_root)
         .arg("build")
         .arg("--manifest-path")
@@ -121,6 +127,24 @@ pub fn build_wasm_crate(workspace_root: &Path, manifest: &Path, package: &str) -
     Ok(artifact)
 }
 
+/// True when the outer build runs on a toolchain chosen by `cargo +<name>`
+/// (`RUSTUP_TOOLCHAIN`), e.g. `cargo +nightly fuzz build`.
+fn outer_toolchain_override() -> bool {
+    std::env::var_os("RUSTUP_TOOLCHAIN").is_some()
+}
+
+/// The policy module is built with the workspace's pinned toolchain
+/// (rust-toolchain.toml) whatever toolchain the outer build runs on: the
+/// artifact must not depend on who embeds it, and a nightly has no
+/// guaranteed wasm32-wasip1 component to download.
+fn pin_toolchain(cmd: &mut Command) {
+    if outer_toolchain_override() {
+        cmd.env_remove("RUSTUP_TOOLCHAIN")
+            .env_remove("RUSTC")
+            .current_dir(workspace_root());
+    }
+}
+
 /// Installs the `wasm32-wasip1` target with rustup, only when it is missing.
 ///
 /// Without rustup (a distribution toolchain) this does nothing; cargo then
@@ -128,6 +152,7 @@ pub fn build_wasm_crate(workspace_root: &Path, manifest: &Path, package: &str) -
 pub fn ensure_wasm_target() -> Result<()> {
     let mut list = Command::new("rustup");
     scrub_build_script_env(&mut list);
+    pin_toolchain(&mut list);
     let out = match list
         .args(["target", "list", "--installed"])
         .stderr(Stdio::null())
@@ -146,6 +171,7 @@ pub fn ensure_wasm_target() -> Result<()> {
     warn(&format!("installing the {WASM_TARGET} target with rustup"));
     let mut add = Command::new("rustup");
     scrub_build_script_env(&mut add);
+    pin_toolchain(&mut add);
     let status = add
         .args(["target", "add", WASM_TARGET])
         .stdout(Stdio::from(std::io::stderr()))
