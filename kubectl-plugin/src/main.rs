@@ -158,14 +158,15 @@ pub struct RecoveryArgs {
         help_heading = "Point-in-time target (at most one)"
     )]
     target_lsn: Option<String>,
-    /// PITR: stop as soon as a consistent state is reached (end of the base backup).
+    /// PITR: stop as soon as a consistent state is reached (end of the base
+    /// backup); needs --backup-id (CNPG refuses it without one).
     #[arg(
         long,
         group = "target",
         help_heading = "Point-in-time target (at most one)"
     )]
     target_immediate: bool,
-    /// Non-destructive drill: restore the current lineage into a NEW Cluster with this name.
+    /// Non-destructive drill: restore the current lineage (or --from-lineage) into a NEW Cluster with this name.
     #[arg(long, value_name = "NEW_NAME")]
     restore_as: Option<String>,
     /// With --restore-as --write: file (or existing directory) for the manifest (default: ./<NEW_NAME>.yaml).
