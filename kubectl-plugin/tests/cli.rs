@@ -1361,6 +1361,14 @@ fn drill_a_pre_existing_deny_elsewhere_does_not_block() {
         r.stdout
     );
     assert_written("pre-existing-deny", "temporal", &dir);
+    let md = plan(&dir, &["-o", "markdown"]);
+    assert!(
+        md.stdout.contains(
+            "### Fix soon (pre-existing, not blocking)\n\n- **deny** `schedule-five-fields`"
+        ),
+        "{}",
+        md.stdout
+    );
 }
 
 #[test]
@@ -1653,7 +1661,8 @@ fn drill_the_initdb_secret_is_carried_over() {
 
 #[test]
 fn drill_json6902_patches_are_edited_at_the_value_of_their_operation() {
-    for case in ["json6902-inline", "json6902-path"] {
+    // (An inline strategic-merge patch is cut out and put back the same way.)
+    for case in ["json6902-inline", "json6902-path", "inline-strategic-merge"] {
         let (_t, _repo, dir) = drill(case, "temporal");
         let r = plan(&dir, &["--write"]);
         assert_eq!(r.code, 0, "{case}: {}\n{}", r.stdout, r.stderr);
@@ -1674,10 +1683,10 @@ fn drill_json6902_patches_are_edited_at_the_value_of_their_operation() {
         let edits = j["edits"].as_array().unwrap();
         assert_eq!(edits.len(), 2, "{case}: {edits:#?}");
         assert!(
-            edits.iter().any(|e| e["after"]
-                .as_str()
-                .unwrap()
-                .contains("temporal-database-v3   # ← previous lineage")),
+            edits.iter().any(|e| {
+                let after = e["after"].as_str().unwrap();
+                after.contains("temporal-database-v3") && after.contains("   # ← previous lineage")
+            }),
             "{case}: {edits:#?}"
         );
     }
