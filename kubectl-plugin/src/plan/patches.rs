@@ -571,13 +571,43 @@ impl Inline {
             .with_example(format!("patches:\n  - target:\n      kind: Cluster\n    patch: |-\n{}", indent_lines(&json6902_example(), 6)))
         };
         let root = k.root(doc).ok_or_else(|| refuse("nowhere"))?;
-        let (parent, key) = match path.split_last() {
-            Some((Seg::Key(key), parent)) => (parent, key.as_str()),
-            _ => return Err(refuse("nowhere")),
+        let text = &k.text;
+        // The block and the offset where its header (`key: |-` or
+        // `- |-`) starts, with the column of the key or the dash.
+        let (node, header_start) = match path.split_last() {
+            Some((Seg::Key(key), parent)) => {
+                let (key_node, value) = root
+                    .at(parent)
+                    .and_then(|m| m.entry(key))
+                    .ok_or_else(|| refuse("nowhere"))?;
+                (value, key_node.start())
+            }
+            Some((Seg::Index(_), _)) => {
+                let value = root.at(&path).ok_or_else(|| refuse("nowhere"))?;
+                // A list item's header is the nearest non-blank line above
+                // its content: `- |`.
+                let mut line = yaml::line_start(text, value.start());
+                loop {
+                    let prev = yaml::line_start(text, line.saturating_sub(1));
+                    if line == 0 || prev == line {
+                        break;
+                    }
+                    line = prev;
+                    if !text
+                        .get(line..yaml::line_end(text, line))
+                        .unwrap_or("")
+                        .trim()
+                        .is_empty()
+                    {
+                        break;
+                    }
+                }
+                let dash = text.get(line..).and_then(|t| t.find('-')).unwrap_or(0);
+                (value, line + dash)
+            }
+            None => return Err(refuse("nowhere")),
         };
-        let Some((key_node, Node::Scalar { style, .. })) =
-            root.at(parent).and_then(|m| m.entry(key))
-        else {
+        let Node::Scalar { style, .. } = node else {
             return Err(refuse("as something other than a string"));
         };
         if *style != yaml::ScalarStyle::Literal {
@@ -587,23 +617,22 @@ impl Inline {
                 _ => "as a quoted string",
             }));
         }
-        let text = &k.text;
-        // The header: `key: |-` (chomping indicator, no indentation digit).
-        let after_key = text.get(key_node.content_end()..).unwrap_or("");
-        let header_end = yaml::line_end(text, key_node.content_end());
-        let header = after_key
-            .get(..header_end - key_node.content_end())
-            .unwrap_or("");
+        // The header: `key: |-` / `- |-` (chomping indicator, no
+        // indentation digit).
+        let header_end = yaml::line_end(text, header_start);
+        let header = text.get(header_start..header_end).unwrap_or("");
         let indicator = header
-            .trim_start_matches([':', ' ', '\t'])
             .split(['#', '\r', '\n'])
+            .next()
+            .unwrap_or("")
+            .rsplit(['|', ' '])
             .next()
             .unwrap_or("")
             .trim();
         if indicator.chars().any(|c| c.is_ascii_digit()) {
             return Err(refuse("with an indentation indicator (`|2`)"));
         }
-        let key_col = yaml::column(text, key_node.start());
+        let key_col = yaml::column(text, header_start);
         let mut indent: Option<usize> = None;
         let mut lines = Vec::new();
         let mut inner = String::new();
@@ -1142,6 +1171,28 @@ mod tests {
                 );
             assert_eq!(out, want, "{header}");
         }
+    }
+
+    #[test]
+    fn an_inline_list_item_is_cut_out_too() {
+        // patchesStrategicMerge takes inline patches as list items.
+        let text = "patchesStrategicMerge:\n  - |-\n    kind: Cluster\n    spec:\n      bootstrap:\n        recovery:\n          source: a\n  - other.yaml\n";
+        let k = kustomization(text);
+        let inl = Inline::cut(&k, 0, 0, yaml::parse_path("patchesStrategicMerge[0]")).unwrap();
+        assert_eq!(
+            inl.src.text,
+            "kind: Cluster\nspec:\n  bootstrap:\n    recovery:\n      source: a\n"
+        );
+        let c = inl
+            .src
+            .set_scalar(0, "spec.bootstrap.recovery.database", "db", Some("source"))
+            .unwrap()
+            .unwrap();
+        let change = inl.put_back(&k, &c.edits).unwrap();
+        assert_eq!(
+            crate::edit::apply(&k.text, &change.edits).unwrap(),
+            text.replace("source: a\n", "source: a\n          database: db\n")
+        );
     }
 
     #[test]
