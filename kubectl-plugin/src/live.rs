@@ -23,7 +23,7 @@ pub enum Status {
     Ok,
     /// Worth knowing; does not fail the plan.
     Warn,
-    /// The plan must not be executed as is (exit 3).
+    /// The plan must not be executed as is (exit 5).
     Fail,
     /// Not run (no cluster, or a prerequisite failed).
     Skipped,

@@ -1,5 +1,6 @@
 //! The recovery plan: the next lineage, the lockstep edits, the flag flip,
-//! database/owner and the PITR target.
+//! database/owner/secret, and what is restored (the lineage, a pinned
+//! backup, the PITR target).
 //!
 //! Split along the seams of the work:
 //!
@@ -8,7 +9,9 @@
 //! * [`plan_tree`] computes the edits from those files' texts: pure (texts
 //!   in, edits out), so a build without a filesystem (the browser) can call
 //!   it with files from memory; [`overlays`] and [`single`] are the two
-//!   layouts, [`steps`] what they share, [`flag`] the overlay flag;
+//!   layouts, [`steps`] what they share, [`flag`] the overlay flag,
+//!   [`patches`] the overlays' patches in any form (strategic merge or
+//!   JSON6902, files or inline), edited by Cluster paths;
 //! * the edits themselves are YAML span edits (`crate::source`,
 //!   `crate::yaml`, `crate::edit`), each re-read by the host parser before
 //!   it is accepted;
