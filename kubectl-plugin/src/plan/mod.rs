@@ -280,6 +280,8 @@ pub fn target_from_flags(
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 #[allow(
     clippy::unwrap_used,
     clippy::expect_used,
