@@ -51,13 +51,7 @@ pub fn evaluate(
     };
     let cache = check::module_cache(env);
     let inputs = [input];
-    let (engine, prepared) = std::thread::scope(|s| {
-        let engine = s.spawn(|| check::load_engine(cache, &opts.policy_settings));
-        (engine.join(), check::prepare(&inputs, &opts))
-    });
-    // A bad setting is reported before a render error: it is the cheaper fix.
-    let engine = engine
-        .map_err(|_| Failure::Internal("the policy engine thread stopped unexpectedly".into()))??;
+    let (engine, prepared) = check::load_and_prepare(cache, &inputs, &opts)?;
     let prepared = prepared.map_err(|e| shown_paths(Failure::from(e), env))?;
     let errors = prepared.errors();
     if !errors.is_empty() {

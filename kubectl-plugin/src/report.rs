@@ -249,10 +249,7 @@ pub fn recovery(o: &RecoveryOpts) -> Result<u8, PlanError> {
         .find_map(|o| match o {
             Object::Cluster(c) if c.recovery().is_some() => Some((
                 c.name().to_string(),
-                c.metadata
-                    .as_ref()
-                    .map_or("", |m| m.namespace_or(""))
-                    .to_string(),
+                c.namespace().to_string(),
                 cnpg_guard_core::cnpg::application_secret(&c),
             )),
             _ => None,

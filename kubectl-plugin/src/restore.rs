@@ -104,7 +104,7 @@ pub fn build(
         if let Some((Seg::Key(first), rest)) = path.split_first()
             && first == "spec"
         {
-            set_at(&mut spec, rest, json!(to));
+            crate::source::apply(&mut spec, rest, Some(&json!(to)));
         }
     }
     let mut metadata = serde_json::Map::new();
@@ -145,32 +145,6 @@ fn entry_to_json(v: &EntryValue, archive: Option<&Value>) -> Option<Value> {
                 .collect(),
         )),
         EntryValue::CopyFromArchive(key) => archive?.get(*key).filter(|v| !v.is_null()).cloned(),
-    }
-}
-
-/// Sets `value` at `path` below `root` when the parent exists (a mapping,
-/// reached through mappings and sequences). Returns whether it was set.
-fn set_at(root: &mut Value, path: &[Seg], value: Value) -> bool {
-    let Some((last, parents)) = path.split_last() else {
-        return false;
-    };
-    let mut cur = root;
-    for seg in parents {
-        let next = match seg {
-            Seg::Key(k) => cur.get_mut(k.as_str()),
-            Seg::Index(i) => cur.get_mut(*i),
-        };
-        let Some(next) = next else {
-            return false;
-        };
-        cur = next;
-    }
-    match (last, cur.as_object_mut()) {
-        (Seg::Key(k), Some(m)) => {
-            m.insert(k.clone(), value);
-            true
-        }
-        _ => false,
     }
 }
 

@@ -310,6 +310,11 @@ impl Cluster {
         self.metadata.as_ref().map_or("", Meta::name)
     }
 
+    /// `metadata.namespace` (empty when unset).
+    pub fn namespace(&self) -> &str {
+        self.metadata.as_ref().map_or("", |m| m.namespace_or(""))
+    }
+
     /// A condition by type.
     pub fn condition(&self, type_: &str) -> Option<&Condition> {
         self.status

@@ -208,16 +208,7 @@ fn check(
         kustomize: None,
     };
     let cache = super::module_cache(env);
-    // The engine loads (and checks the settings) while kustomize renders.
-    let (engine, prepared) = std::thread::scope(|s| {
-        let engine = s.spawn(|| super::load_engine(cache, &opts.policy_settings));
-        let prepared = super::prepare(&inputs, &opts);
-        (engine.join(), prepared)
-    });
-    // A bad setting is reported before a render error: it is the cheaper fix.
-    let engine = engine.map_err(|_| {
-        CheckError::Internal("the policy engine thread stopped unexpectedly".into())
-    })??;
+    let (engine, prepared) = super::load_and_prepare(cache, &inputs, &opts)?;
     let report = super::evaluate(&engine, prepared?, &opts)?;
     let text = report::render(&report, args.output.into()).map_err(CheckError::Internal)?;
     Ok((report, text))

@@ -225,6 +225,26 @@ pub fn run(engine: &Engine, inputs: &[Input], opts: &Options) -> Result<Report, 
     evaluate(engine, prepare(inputs, opts)?, opts)
 }
 
+/// Loads the engine (and has the policy check the settings) on a second
+/// thread while the inputs render: the two are independent, and kustomize is
+/// the slow part. The engine comes back first, so a bad setting, the cheaper
+/// fix, is reported before a render error.
+pub fn load_and_prepare(
+    cache: ModuleCache,
+    inputs: &[Input],
+    opts: &Options,
+) -> Result<(Engine, Result<Prepared, CheckError>), CheckError> {
+    let (engine, prepared) = std::thread::scope(|s| {
+        let engine = s.spawn(|| load_engine(cache, &opts.policy_settings));
+        let prepared = prepare(inputs, opts);
+        (engine.join(), prepared)
+    });
+    let engine = engine.map_err(|_| {
+        CheckError::Internal("the policy engine thread stopped unexpectedly".into())
+    })??;
+    Ok((engine, prepared))
+}
+
 /// Rendered inputs, ready to evaluate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {

@@ -228,33 +228,10 @@ impl Refs {
 /// them when it renders).
 pub(super) fn kustomization_refs(dir: &Path) -> Refs {
     let mut refs = Refs::default();
-    let Some(file) = render::KUSTOMIZATION_FILES
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| p.is_file())
-    else {
+    let Some((_, k)) = read_kustomization(dir) else {
         return refs;
     };
-    let Ok(text) = std::fs::read_to_string(&file) else {
-        return refs;
-    };
-    let Ok(docs) = manifests::parse_documents(&text) else {
-        return refs;
-    };
-    let Some(k) = docs.into_iter().next() else {
-        return refs;
-    };
-    let strings = |key: &str| -> Vec<String> {
-        k.get(key)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let strings = |key: &str| string_list(&k, key);
     let resolve = |rel: &str| -> Option<PathBuf> {
         // Remote resources (URLs, git refs) are not files of this tree.
         if is_remote(rel) {
@@ -282,6 +259,31 @@ pub(super) fn kustomization_refs(dir: &Path) -> Refs {
         }
     }
     refs
+}
+
+/// The kustomization file of `dir` and its first document (`None` when there
+/// is none or it does not parse: kustomize reports that when it renders).
+fn read_kustomization(dir: &Path) -> Option<(PathBuf, Value)> {
+    let file = render::KUSTOMIZATION_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())?;
+    let text = std::fs::read_to_string(&file).ok()?;
+    let doc = manifests::parse_documents(&text).ok()?.into_iter().next()?;
+    Some((file, doc))
+}
+
+/// The string items of the list at `key`.
+fn string_list(doc: &Value, key: &str) -> Vec<String> {
+    doc.get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The manifest files under a kustomization directory (recursively), and
@@ -396,33 +398,18 @@ pub fn refuse_remote(dir: &Path) -> Result<(), String> {
         if !seen.insert(canonical) || seen.len() > 1000 {
             continue;
         }
-        let Some(file) = render::KUSTOMIZATION_FILES
-            .iter()
-            .map(|f| d.join(f))
-            .find(|p| p.is_file())
-        else {
+        let Some((file, doc)) = read_kustomization(&d) else {
             continue;
         };
-        let text = std::fs::read_to_string(&file).unwrap_or_default();
-        let doc = manifests::parse_documents(&text)
-            .ok()
-            .and_then(|d| d.into_iter().next())
-            .unwrap_or_default();
         for key in ["resources", "bases", "components"] {
-            for entry in doc
-                .get(key)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                if is_remote(entry) {
+            for entry in string_list(&doc, key) {
+                if is_remote(&entry) {
                     return Err(format!(
                         "{}: {key} entry {entry:?} is remote; cnpg-guard never fetches (no network): vendor it into the repository, or check the rendered output with `kustomize build … | check -`",
                         file.display()
                     ));
                 }
-                let local = d.join(entry);
+                let local = d.join(&entry);
                 if local.is_dir() {
                     stack.push(local);
                 }

@@ -100,11 +100,7 @@ pub(super) fn plan(
     };
     let base_view = cluster_view(base_at.json());
     let cluster = base_view.name().to_string();
-    let namespace = base_view
-        .metadata
-        .as_ref()
-        .map_or("", |m| m.namespace_or(""))
-        .to_string();
+    let namespace = base_view.namespace().to_string();
     let bdisplay = base_at.src.display.clone();
     let arch = steps::archive_of(&base_view, &namespace, &bdisplay)?;
 

@@ -57,11 +57,7 @@ fn plan_cluster(
     let d = at.doc;
     let view = cluster_view(at.json());
     let cluster = view.name().to_string();
-    let namespace = view
-        .metadata
-        .as_ref()
-        .map_or("", |m| m.namespace_or(""))
-        .to_string();
+    let namespace = view.namespace().to_string();
     let arch = steps::archive_of(&view, &namespace, &src.display)?;
     let mut notes = Vec::new();
     let mut edits = Edits::default();
