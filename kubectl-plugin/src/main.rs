@@ -3,26 +3,17 @@
 //!
 //! Installed as `kubectl-cnpg_plan` so `kubectl cnpg-plan …` finds it
 //! without shadowing the official `kubectl cnpg` subcommands.
-
-mod edit;
-mod error;
-mod live;
-mod plan;
-mod policy;
-mod report;
-mod restore;
-mod runbook;
-mod source;
-mod timefmt;
-/// YAML with byte spans: the host's, shared with `check`.
-use cnpg_guard_host::spans as yaml;
+//!
+//! This binary is the command line only (flags, help, exit codes); the
+//! planner, the report and the live checks are the `cnpg_plan` library of
+//! this package (`src/lib.rs`), which the fuzz targets also link.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use crate::error::exit;
+use cnpg_plan::error::exit;
+use cnpg_plan::{live, report};
 
 const EXIT_CODES: &str = cnpg_guard_host::check::exit::TABLE;
 

@@ -8,9 +8,9 @@
 //!   or single-file layout) and reads them: the ONLY I/O of planning;
 //! * [`plan_tree`] computes the edits from those files' texts: pure (texts
 //!   in, edits out), so a build without a filesystem (the browser) can call
-//!   it with files from memory; [`overlays`] and [`single`] are the two
-//!   layouts, [`steps`] what they share, [`flag`] the overlay flag,
-//!   [`patches`] the overlays' patches in any form (strategic merge or
+//!   it with files from memory; `overlays` and `single` are the two
+//!   layouts, `steps` what they share, `flag` the overlay flag,
+//!   `patches` the overlays' patches in any form (strategic merge or
 //!   JSON6902, files or inline), edited by Cluster paths;
 //! * the edits themselves are YAML span edits (`crate::source`,
 //!   `crate::yaml`, `crate::edit`), each re-read by the host parser before
