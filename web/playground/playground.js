@@ -138,7 +138,7 @@
         h('td', null,
           h('span', { text: r.summary || '' }),
           r.rationale ? h('details', null, h('summary', { text: 'Why' }), h('p', { text: r.rationale })) : null,
-          h('span', { className: 'flags hint', text: [r.mutating ? 'mutating' : '', r.configurable === false ? 'cannot be turned off' : '', r.exemptable ? 'exemptable' : ''].filter(Boolean).join(' · ') })),
+          h('span', { className: 'flags hint', text: [r.mutating ? 'mutating' : '', r.configurable === false ? 'cannot be turned off' : '', r.exemptable === false ? 'not exemptable' : ''].filter(Boolean).join(' · ') })),
         h('td', null,
           h('label', { className: 'visually-hidden', 'for': selectId, text: 'Level for rule ' + r.id }),
           select)));
