@@ -67,7 +67,7 @@ function locateBundle(dir) {
   let extension;
   if (shipped) extension = { files: [shipped], label: path.relative(dir, shipped) };
   else if (fs.existsSync(separate)) extension = { files: [engine, separate], label: 'cnpg-guard-web.js + argocd-extension/extension.js' };
-  else missing.push(path.join(dir, 'argocd-extension', '{extension.js,resources/cnpg-guard/extension-cnpg-guard.js}'));
+  else missing.push(path.join(dir, 'argocd-extension', 'extension-cnpg-guard.js'));
   return { missing, engine, extension };
 }
 
@@ -192,6 +192,23 @@ ${self ? `  bootstrap:
   return docs.join('---\n');
 }
 
+// A ustar reader, enough for extension.tar: [{name, type, data}].
+function untar(buf) {
+  const out = [];
+  for (let off = 0; off + 512 <= buf.length;) {
+    const header = buf.subarray(off, off + 512);
+    if (header.every((b) => b === 0)) break;
+    const str = (a, n) => header.subarray(a, a + n).toString('utf8').replace(/\0.*$/s, '');
+    const size = parseInt(str(124, 12).trim() || '0', 8);
+    const prefix = str(345, 155);
+    const name = (prefix ? prefix + '/' : '') + str(0, 100);
+    const flag = String.fromCharCode(header[156] || 48);
+    out.push({ name, type: flag === '5' ? 'dir' : flag === '0' ? 'file' : flag, data: buf.subarray(off + 512, off + 512 + size) });
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return out;
+}
+
 function formatFinding(f) {
   const o = f.object || {};
   return `${f.severity} ${f.rule} ${o.kind} ${o.namespace}/${o.name} ${f.path}`;
@@ -216,7 +233,7 @@ function defineTests() {
   fs.mkdirSync(ARGS.out, { recursive: true });
 
   before(async () => {
-    server = await startServer({ '/bundle/': ARGS.bundle, '/tests/': HERE });
+    server = await startServer({ '/bundle/': ARGS.bundle, '/tests/': HERE, '/source/': path.join(REPO, 'web', 'argocd-extension') });
     base = `http://127.0.0.1:${server.address().port}`;
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnpg-guard-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
@@ -286,6 +303,26 @@ function defineTests() {
     assert.ok(spec.volumes.some((v) => v.name === 'tmp'), 'the stub\'s own volumes are kept');
   });
 
+  test('extension: extension.tar is laid out for the installer (resources/cnpg-guard/extension-*.js)', () => {
+    const tarPath = path.join(ARGS.bundle, 'argocd-extension', 'extension.tar');
+    assert.ok(fs.existsSync(tarPath), `${tarPath} is missing: build it with \`cargo xtask web\``);
+    const entries = untar(fs.readFileSync(tarPath));
+    const names = entries.map((e) => e.name);
+    const js = entries.filter((e) => e.type === 'file' && e.name.endsWith('.js'));
+    assert.ok(names.every((n) => n.startsWith('resources/')), names.join(', '));
+    assert.deepEqual(js.map((e) => e.name), ['resources/cnpg-guard/extension-cnpg-guard.js']);
+    // Argo CD serves the files whose name matches ^extension(.*)\.js$
+    assert.match(path.posix.basename(js[0].name), /^extension(.*)\.js$/);
+    const shipped = path.join(ARGS.bundle, 'argocd-extension', 'extension-cnpg-guard.js');
+    if (fs.existsSync(shipped)) assert.ok(js[0].data.equals(fs.readFileSync(shipped)), 'the tar holds extension-cnpg-guard.js as built');
+    const text = js[0].data.toString('utf8');
+    const engineAt = text.search(/\.cnpgGuard\s*=[^=]/);
+    const tabAt = text.indexOf("registerResourceExtension(DisasterRecoveryTab, 'postgresql.cnpg.io', 'Cluster', 'DR'");
+    assert.ok(engineAt >= 0, 'the engine (… .cnpgGuard = …) is in the file');
+    assert.ok(tabAt >= 0, 'the tab is in the file');
+    assert.ok(engineAt < tabAt, 'the engine comes first');
+  });
+
   test('extension: a classic script that parses on its own and after the engine (as in /extensions.js)', () => {
     const files = BUNDLE.extension.files;
     const joined = files.map(read).join('\n;\n');
@@ -323,6 +360,54 @@ function defineTests() {
     const alert = await page.waitForSelector('[role="alert"]:not([hidden])');
     assert.ok((await alert.textContent()).trim().length > 0);
     assert.deepEqual(await page.$$('.finding'), []);
+    await page.close();
+  });
+
+  test('playground: added files are checked one by one (checkFiles), findings carry file:line', async () => {
+    const page = await openPlayground();
+    const before = await run(page);
+    await page.setInputFiles('#files', [
+      { name: 'seed000-recovery-no-bump.yaml', mimeType: 'text/yaml', buffer: Buffer.from(NO_BUMP) },
+      { name: 'seed000-recovery-bumped.yaml', mimeType: 'text/yaml', buffer: Buffer.from(BUMPED) }
+    ]);
+    await page.waitForFunction((n) => Number(document.querySelector('#summary').getAttribute('data-run')) > n, before);
+    assert.equal((await page.$$('#file-list li')).length, 2);
+    const locs = await page.$$eval('.finding[data-rule="lineage-self-reuse"] .loc', (els) => els.map((e) => e.textContent.trim()));
+    assert.equal(locs.length, 1, locs.join(', '));
+    assert.match(locs[0], /^seed000-recovery-no-bump\.yaml:\d+$/);
+    assert.match(await page.textContent('#summary'), /^4 objects checked · 1 denied/);
+    // the files travel in the share link too
+    const href = await page.getAttribute('#share-link', 'href');
+    assert.match(href, /#f=/);
+    await page.click('#clear-files');
+    assert.equal(await page.isHidden('#files-box'), true);
+    await page.close();
+  });
+
+  test('playground: every control has a name, the keyboard drives it, focus is visible', async () => {
+    const page = await openPlayground();
+    const unnamed = await page.$$eval('input, select, textarea, button, a[href]', (els) => els.filter((e) => {
+      if (e.closest('[hidden]') || e.type === 'hidden') return false;
+      const byLabel = e.labels ? Array.from(e.labels).map((l) => l.textContent).join(' ') : '';
+      const by = (e.getAttribute('aria-labelledby') || '').split(/\s+/).filter(Boolean).map((id) => (document.getElementById(id) || {}).textContent || '').join(' ');
+      const name = [e.getAttribute('aria-label'), byLabel, by, e.tagName === 'BUTTON' || e.tagName === 'A' ? e.textContent : ''].join(' ').trim();
+      return !name;
+    }).map((e) => e.outerHTML.slice(0, 80)));
+    assert.deepEqual(unnamed, []);
+    assert.equal(await page.getAttribute('#results', 'aria-live'), 'polite');
+    assert.equal(await page.getAttribute('#error', 'role'), 'alert');
+    // Tab from the text area to the Check button, Enter checks
+    await page.fill('#manifests', NO_BUMP);
+    const before = await run(page);
+    await page.focus('#check');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'check');
+    const outline = await page.$eval('#check', (e) => getComputedStyle(e).outlineStyle);
+    assert.notEqual(outline, 'none', 'visible focus');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((n) => Number(document.querySelector('#summary').getAttribute('data-run')) > n, before);
+    await page.waitForSelector('.finding[data-rule="lineage-self-reuse"]');
     await page.close();
   });
 
@@ -432,10 +517,8 @@ function defineTests() {
   test('extension: without the engine it says so instead of crashing', async () => {
     const page = await newPage();
     await page.addInitScript(() => { window.__stub = { stores: {} }; });
-    const ext = path.join(ARGS.bundle, 'argocd-extension', 'extension.js');
-    const src = fs.existsSync(ext) ? '/bundle/argocd-extension/extension.js' : null;
-    if (!src) return; // only the combined file shipped: the engine is always in it
-    await page.goto(`${base}/tests/pages/argocd.html?scripts=${encodeURIComponent(src)}`);
+    // The tab alone (the source file), as if the engine had been left out of the extension file.
+    await page.goto(`${base}/tests/pages/argocd.html?scripts=${encodeURIComponent('/source/extension.js')}`);
     await page.waitForFunction(() => window.__registrations.length > 0);
     const cluster = JSON.parse(read(path.join(FIXTURES, 'argocd', 'cluster-live.json')));
     await page.evaluate((props) => { window.cnpgGuard = undefined; window.__renderRegistered(props); }, { application: {}, resource: cluster, tree: { nodes: [] } });
