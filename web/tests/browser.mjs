@@ -381,6 +381,18 @@ function defineTests() {
     assert.match(href, /#f=/);
     await page.click('#clear-files');
     assert.equal(await page.isHidden('#files-box'), true);
+    // a file dropped on the panel (here: on the text area) is added the same way
+    const n = await run(page);
+    await page.evaluate((t) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([t], 'dropped.yaml', { type: 'text/yaml' }));
+      const target = document.getElementById('manifests');
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, NO_BUMP);
+    await page.waitForFunction((k) => Number(document.querySelector('#summary').getAttribute('data-run')) > k, n);
+    assert.match(await page.textContent('.finding[data-rule="lineage-self-reuse"] .loc'), /dropped\.yaml:\d+/);
+    assert.equal(await page.inputValue('#manifests'), '', 'the drop adds a file, it does not paste into the text area');
     await page.close();
   });
 
