@@ -5,8 +5,10 @@
 //! the Kubewarden entry, the ArgoCD plugin and `kubectl cnpg-plan` are the
 //! hosts that feed it.
 
+pub mod admission;
 pub mod cnpg;
 pub mod engine;
+pub mod explain;
 pub mod input;
 pub mod rules;
 pub mod settings;

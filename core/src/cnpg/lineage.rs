@@ -439,6 +439,18 @@ pub fn next_server_name(current: &str) -> String {
     }
 }
 
+/// [`next_server_name`] with a note when `current` is not versioned yet, so
+/// the drill starts a `-vN` lineage (every host that proposes the bump says so).
+pub fn next_server_name_noted(current: &str) -> (String, Option<String>) {
+    let next = next_server_name(current);
+    let note = versioned(current).is_none().then(|| {
+        format!(
+            "{PARAM_SERVER_NAME} '{current}' has no -vN suffix: starting a versioned lineage at '{next}' (the current WAL stays under '{current}' as the recovery source)"
+        )
+    });
+    (next, note)
+}
+
 /// The first lineage of a new Cluster that will be recovered by `-vN` bumps:
 /// `<name>-v1` (the runbook convention; CNPG itself only needs a prefix no
 /// other Cluster wrote).

@@ -27,13 +27,7 @@ pub(super) const RECOVERY_TARGET: &str = "recoveryTarget";
 /// The next serverName after `current` (the core's [`lineage::next_server_name`]),
 /// with a note when `current` is not versioned yet and a new `-vN` lineage starts.
 pub fn next_server_name(current: &str) -> (String, Option<String>) {
-    let next = lineage::next_server_name(current);
-    let note = lineage::versioned(current).is_none().then(|| {
-        format!(
-            "{PARAM_SERVER_NAME} '{current}' has no -vN suffix: starting a versioned lineage at '{next}' (the current WAL stays under '{current}' as the recovery source)"
-        )
-    });
-    (next, note)
+    lineage::next_server_name_noted(current)
 }
 
 /// The Cluster view of a manifest or patch (patches may lack apiVersion/kind).
