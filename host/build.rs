@@ -4,6 +4,10 @@
 use std::path::PathBuf;
 
 fn main() {
+    // Without the `runtime` feature (the browser build) nothing embeds the policy.
+    if std::env::var_os("CARGO_FEATURE_RUNTIME").is_none() {
+        return;
+    }
     let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from) else {
         eprintln!("CARGO_MANIFEST_DIR is not set: run through cargo");
         std::process::exit(1);

@@ -8,7 +8,60 @@ use cnpg_guard_core::{ObjectRef, Verdict};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{ContextSource, Engine, HostError, MemorySource};
+use crate::{ContextSource, HostError, MemorySource};
+#[cfg(feature = "runtime")]
+use crate::{Engine, Instance};
+
+/// Evaluates one `{"request", "settings"}` admission payload, answering the
+/// policy's lookups from `ctx` (the same source for every call of a bundle).
+/// Two exist: the policy `.wasm` in wasmtime ([`WasmEvaluator`]), and the
+/// core linked in ([`crate::native::Native`], the browser build).
+pub trait Evaluator {
+    /// The verdict for `payload`.
+    fn evaluate(
+        &mut self,
+        ctx: &Arc<dyn ContextSource>,
+        payload: &Value,
+    ) -> Result<Verdict, HostError>;
+}
+
+/// The policy `.wasm`'s `evaluate` export, on one instance for the whole
+/// bundle: about twice as fast per object as a fresh instance each
+/// (`cargo xtask bench`), and the policy keeps no state between calls. Any
+/// error ends the evaluation, so a trapped instance is never called again.
+#[cfg(feature = "runtime")]
+pub struct WasmEvaluator<'a> {
+    engine: &'a Engine,
+    instance: Option<Instance>,
+}
+
+#[cfg(feature = "runtime")]
+impl<'a> WasmEvaluator<'a> {
+    /// Instantiates lazily, on the first object.
+    pub fn new(engine: &'a Engine) -> WasmEvaluator<'a> {
+        WasmEvaluator {
+            engine,
+            instance: None,
+        }
+    }
+}
+
+#[cfg(feature = "runtime")]
+impl Evaluator for WasmEvaluator<'_> {
+    fn evaluate(
+        &mut self,
+        ctx: &Arc<dyn ContextSource>,
+        payload: &Value,
+    ) -> Result<Verdict, HostError> {
+        let instance = match self.instance.take() {
+            Some(i) => i,
+            None => self.engine.instance(Arc::clone(ctx))?,
+        };
+        let verdict = instance.evaluate(payload)?;
+        self.instance = Some(instance);
+        Ok(verdict)
+    }
+}
 
 /// Namespace assumed for namespaced objects that do not name one.
 pub const DEFAULT_NAMESPACE: &str = "default";
@@ -72,6 +125,7 @@ pub struct BundleReport {
 }
 
 /// [`evaluate_bundle_with`] with [`BundleOptions::default`].
+#[cfg(feature = "runtime")]
 pub fn evaluate_bundle(
     engine: &Engine,
     objects: Vec<Value>,
@@ -80,13 +134,23 @@ pub fn evaluate_bundle(
     evaluate_bundle_with(engine, objects, settings, &BundleOptions::default())
 }
 
-/// Runs every object through the policy's `evaluate` export as a CREATE, with
-/// the whole bundle (namespaces defaulted) as lookup context, on one instance
-/// for the whole bundle. A `mutated_object` replaces
-/// the object in [`BundleReport::objects`]; a namespace this function filled
-/// in is not added to the output.
+/// [`evaluate_bundle_by`] through the policy `.wasm`.
+#[cfg(feature = "runtime")]
 pub fn evaluate_bundle_with(
     engine: &Engine,
+    objects: Vec<Value>,
+    settings: &Value,
+    opts: &BundleOptions,
+) -> Result<BundleReport, HostError> {
+    evaluate_bundle_by(&mut WasmEvaluator::new(engine), objects, settings, opts)
+}
+
+/// Runs every object through `evaluator` as a CREATE, with the whole bundle
+/// (namespaces defaulted) as lookup context. A `mutated_object` replaces
+/// the object in [`BundleReport::objects`]; a namespace this function filled
+/// in is not added to the output.
+pub fn evaluate_bundle_by(
+    evaluator: &mut dyn Evaluator,
     objects: Vec<Value>,
     settings: &Value,
     opts: &BundleOptions,
@@ -97,24 +161,14 @@ pub fn evaluate_bundle_with(
 
     let mut out = Vec::with_capacity(objects.len());
     let mut results = Vec::with_capacity(objects.len());
-    // One instance for the whole bundle: about twice as fast per object as a
-    // fresh instance each (`cargo xtask bench`), and the policy keeps no state
-    // between calls. Any error ends the evaluation, so a trapped instance is
-    // never called again.
-    let instance = if objects.is_empty() {
-        None
-    } else {
-        Some(engine.instance(Arc::clone(&ctx))?)
-    };
     for obj in objects {
         let object = ObjectRef::of_value(&obj, if is_cluster_scoped(&obj) { "" } else { ns });
         let payload = json!({
             "request": admission_request_in("CREATE", &obj, None, ns),
             "settings": settings,
         });
-        let Some(instance) = &instance else { break };
-        let verdict = instance
-            .evaluate(&payload)
+        let verdict = evaluator
+            .evaluate(&ctx, &payload)
             .map_err(|e| HostError::InObject {
                 object: object.to_string(),
                 source: Box::new(e),

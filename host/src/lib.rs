@@ -12,12 +12,17 @@
 //! - [`manifests`] parses YAML/JSON streams, [`render`] runs kustomize,
 //!   [`bundle`] evaluates a whole set of objects, and [`check`] is the one
 //!   `check` command both CLIs run (tree walk, Flux mode, reports, exit codes).
+//! - [`native`] evaluates with the core linked in, for the browser build
+//!   (feature `runtime` off: no wasmtime, nothing embedded).
 
 mod context;
+#[cfg(feature = "runtime")]
 mod engine;
 mod error;
 mod types;
+#[cfg(feature = "runtime")]
 mod wapc;
+#[cfg(feature = "runtime")]
 mod wasi;
 
 pub mod bundle;
@@ -25,16 +30,19 @@ pub mod callbacks;
 pub mod check;
 pub mod manifests;
 pub mod masks;
+pub mod native;
 pub mod render;
 pub mod spans;
 
 pub use context::{Answers, ContextSource, ListKey, MemorySource};
+#[cfg(feature = "runtime")]
 pub use engine::{Engine, Instance, LoadInfo, ModuleCache};
 pub use error::HostError;
 pub use types::{SettingsValidation, ValidationResponse};
 
 /// The cnpg-guard policy, built for `wasm32-wasip1` and annotated (custom
 /// section `io.kubewarden.metadata`) by `build.rs` at compile time.
+#[cfg(feature = "runtime")]
 pub static POLICY_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cnpg-guard-policy.wasm"));
 
 /// Name of the custom section holding the Kubewarden metadata JSON.
@@ -42,6 +50,7 @@ pub const METADATA_SECTION: &str = "io.kubewarden.metadata";
 
 /// Reads the `io.kubewarden.metadata` custom section of a module (the first
 /// one, as Kubewarden does). `Ok(None)` when the module is not annotated.
+#[cfg(feature = "runtime")]
 pub fn policy_metadata(wasm: &[u8]) -> Result<Option<serde_json::Value>, HostError> {
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(|e| HostError::InvalidModule(e.to_string()))?;

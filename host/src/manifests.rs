@@ -99,25 +99,21 @@ pub fn parse_stream_located(text: &str) -> Result<Vec<(Value, u64)>, ManifestErr
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         match parse_json(text) {
             Ok(objects) => return Ok(objects),
-            // `{a: 1}` is YAML flow style, not JSON: only then try YAML.
-            Err(JsonFailure::First(e)) => {
+            // `{a: 1}` is YAML flow style, and `{..}\n---\n{..}` a YAML stream
+            // of JSON documents: not JSON, but YAML. The JSON error is kept
+            // when YAML fails too (it points at the real mistake).
+            Err(e) => {
                 if let Ok(objects) = parse_yaml(text) {
                     return Ok(objects);
                 }
                 return Err(e);
             }
-            Err(JsonFailure::Later(e)) => return Err(e),
         }
     }
     parse_yaml(text)
 }
 
-enum JsonFailure {
-    First(ManifestError),
-    Later(ManifestError),
-}
-
-fn parse_json(text: &str) -> Result<Vec<(Value, u64)>, JsonFailure> {
+fn parse_json(text: &str) -> Result<Vec<(Value, u64)>, ManifestError> {
     let mut out = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     let mut document = 0usize;
@@ -129,16 +125,11 @@ fn parse_json(text: &str) -> Result<Vec<(Value, u64)>, JsonFailure> {
         let value = match next {
             Ok(v) => v,
             Err(e) => {
-                let err = ManifestError::Syntax {
+                return Err(ManifestError::Syntax {
                     document,
                     line: e.line() as u64,
                     column: e.column() as u64,
                     message: strip_json_position(&e.to_string()),
-                };
-                return Err(if document == 1 {
-                    JsonFailure::First(err)
-                } else {
-                    JsonFailure::Later(err)
                 });
             }
         };
@@ -155,7 +146,7 @@ fn parse_json(text: &str) -> Result<Vec<(Value, u64)>, JsonFailure> {
             other => vec![other],
         };
         for item in items {
-            push_document(&mut out, item, document, line).map_err(JsonFailure::Later)?;
+            push_document(&mut out, item, document, line)?;
         }
     }
     Ok(out)

@@ -278,3 +278,16 @@ fn documents_are_kept_in_order_as_written() {
     );
     assert!(parse_documents("a: [").is_err());
 }
+
+#[test]
+fn json_documents_separated_like_yaml_are_a_yaml_stream() {
+    // What `kubectl get -o json` output joined for a paste looks like.
+    let text = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"a\"}}\n---\n{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"b\"}}\n";
+    let objects = cnpg_guard_host::manifests::parse_stream_located(text).unwrap();
+    assert_eq!(objects.len(), 2);
+    assert_eq!(objects[1].0["kind"], "Secret");
+    assert_eq!(objects[1].1, 3);
+    // A broken second JSON document still gets the JSON error.
+    let err = parse_stream("{\"kind\": \"A\"}\n{\"kind\": }").unwrap_err();
+    assert!(err.to_string().starts_with("document 2"), "{err}");
+}

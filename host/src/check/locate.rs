@@ -31,12 +31,19 @@ pub struct Index {
 }
 
 impl Index {
-    /// Parses every file of every unit once.
+    /// Parses every file of every unit once. A stream (stdin, a paste in
+    /// the browser) is its own file, named by its label.
     pub fn build(units: &[Unit]) -> Index {
         let mut index = Index::default();
         let mut file_ids: BTreeMap<PathBuf, usize> = BTreeMap::new();
         for unit in units {
             let mut ids = Vec::new();
+            if let UnitSource::Stream(text) = &unit.source {
+                let id = index.files.len();
+                index.files.push(unit.label.clone());
+                ids.push(id);
+                index.add(unit, id, text, false);
+            }
             for path in &unit.files {
                 if let Some(id) = file_ids.get(path) {
                     ids.push(*id);
@@ -49,45 +56,46 @@ impl Index {
                 let Ok(text) = std::fs::read_to_string(path) else {
                     continue;
                 };
-                let Ok(objects) = manifests::parse_stream_located(&text) else {
-                    continue;
-                };
                 let patch = unit
                     .patch_files
                     .contains(&std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()));
-                for (obj, line) in objects {
-                    let s = |p: &str| obj.pointer(p).and_then(Value::as_str);
-                    let (Some(kind), Some(name)) = (s("/kind"), s("/metadata/name")) else {
-                        continue;
-                    };
-                    // A Flux unit renders `${APP}-db` as `immich-db`: index
-                    // the name the render will carry.
-                    let name = match &unit.source {
-                        UnitSource::Flux(ks) => match &ks.vars {
-                            Some(vars) => super::flux::envsubst(
-                                name,
-                                vars,
-                                &mut std::collections::BTreeSet::new(),
-                            ),
-                            None => name.to_string(),
-                        },
-                        _ => name.to_string(),
-                    };
-                    index
-                        .by_name
-                        .entry((kind.to_string(), name))
-                        .or_default()
-                        .push(Entry {
-                            file: id,
-                            line,
-                            namespace: s("/metadata/namespace").map(str::to_string),
-                            patch,
-                        });
-                }
+                index.add(unit, id, &text, patch);
             }
             index.unit_files.push(ids);
         }
         index
+    }
+
+    fn add(&mut self, unit: &Unit, id: usize, text: &str, patch: bool) {
+        let Ok(objects) = manifests::parse_stream_located(text) else {
+            return;
+        };
+        for (obj, line) in objects {
+            let s = |p: &str| obj.pointer(p).and_then(Value::as_str);
+            let (Some(kind), Some(name)) = (s("/kind"), s("/metadata/name")) else {
+                continue;
+            };
+            // A Flux unit renders `${APP}-db` as `immich-db`: index
+            // the name the render will carry.
+            let name = match &unit.source {
+                UnitSource::Flux(ks) => match &ks.vars {
+                    Some(vars) => {
+                        super::flux::envsubst(name, vars, &mut std::collections::BTreeSet::new())
+                    }
+                    None => name.to_string(),
+                },
+                _ => name.to_string(),
+            };
+            self.by_name
+                .entry((kind.to_string(), name))
+                .or_default()
+                .push(Entry {
+                    file: id,
+                    line,
+                    namespace: s("/metadata/namespace").map(str::to_string),
+                    patch,
+                });
+        }
     }
 
     /// The file and line declaring `obj` (rendered by unit `unit`).
@@ -123,6 +131,21 @@ pub struct FieldLines {
 }
 
 impl FieldLines {
+    /// Field lines that also know the text of the units' streams (which
+    /// are not files on disk).
+    pub fn for_units(units: &[Unit]) -> FieldLines {
+        let mut lines = FieldLines::default();
+        for unit in units {
+            if let UnitSource::Stream(text) = &unit.source {
+                let docs = crate::spans::parse(text).ok();
+                lines
+                    .files
+                    .insert(unit.label.clone(), docs.map(|docs| (text.clone(), docs)));
+            }
+        }
+        lines
+    }
+
     /// The 1-based line of `path` (or of its nearest existing ancestor: a
     /// missing field is reported where it would go) in the document of
     /// `file` that starts at `doc_line`. `None` when the document is not

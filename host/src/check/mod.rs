@@ -10,16 +10,19 @@
 //!
 //! Exit codes are [`exit`]: one table for both programs.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
+#[cfg(feature = "runtime")]
+use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 use cnpg_guard_core::{ObjectRef, Verdict};
 use serde_json::Value;
 
-use crate::bundle::{self, BundleOptions};
-use crate::{ContextSource, Engine, HostError, MemorySource, ModuleCache};
+use crate::HostError;
+use crate::bundle::{self, BundleOptions, Evaluator};
+#[cfg(feature = "runtime")]
+use crate::{ContextSource, Engine, MemorySource, ModuleCache};
 
+#[cfg(feature = "runtime")]
 pub mod cli;
 pub mod flux;
 pub mod locate;
@@ -194,6 +197,7 @@ pub const MAX_ERROR_CHARS: usize = 2000;
 /// Loads the policy and asks it whether the settings are valid (unknown rule
 /// ids, `mutate` on a rule that cannot mutate, ...), so no CLI duplicates the
 /// policy's knowledge of its rules.
+#[cfg(feature = "runtime")]
 pub fn load_engine(cache: ModuleCache, policy_settings: &Value) -> Result<Engine, CheckError> {
     let engine = Engine::new(cache).map_err(|e| CheckError::Internal(host_error(&e)))?;
     let empty: Arc<dyn ContextSource> = Arc::new(MemorySource::new(Vec::new()));
@@ -221,6 +225,7 @@ pub fn load_engine(cache: ModuleCache, policy_settings: &Value) -> Result<Engine
 ///
 /// Fails as a whole only when there is nothing to check: no input rendered
 /// an object (exit 3), or an input path does not exist (exit 2).
+#[cfg(feature = "runtime")]
 pub fn run(engine: &Engine, inputs: &[Input], opts: &Options) -> Result<Report, CheckError> {
     evaluate(engine, prepare(inputs, opts)?, opts)
 }
@@ -229,6 +234,7 @@ pub fn run(engine: &Engine, inputs: &[Input], opts: &Options) -> Result<Report, 
 /// thread while the inputs render: the two are independent, and kustomize is
 /// the slow part. The engine comes back first, so a bad setting, the cheaper
 /// fix, is reported before a render error.
+#[cfg(feature = "runtime")]
 pub fn load_and_prepare(
     cache: ModuleCache,
     inputs: &[Input],
@@ -333,7 +339,15 @@ pub fn prepare(inputs: &[Input], opts: &Options) -> Result<Prepared, CheckError>
     if objects.is_empty() {
         let failed: Vec<String> = reports
             .iter()
-            .filter_map(|u| u.error.as_ref().map(|e| format!("{}: {e}", u.label)))
+            .filter_map(|u| {
+                // File and stream errors already start with their label.
+                u.error
+                    .as_ref()
+                    .map(|e| match e.strip_prefix(u.label.as_str()) {
+                        Some(rest) if rest.starts_with(": ") => e.clone(),
+                        _ => format!("{}: {e}", u.label),
+                    })
+            })
             .collect();
         return Err(CheckError::Render(if failed.is_empty() {
             format!(
@@ -354,8 +368,19 @@ pub fn prepare(inputs: &[Input], opts: &Options) -> Result<Prepared, CheckError>
     })
 }
 
-/// Evaluates prepared objects as one bundle and locates each in its file.
+/// Evaluates prepared objects as one bundle through the policy `.wasm`.
+#[cfg(feature = "runtime")]
 pub fn evaluate(engine: &Engine, p: Prepared, opts: &Options) -> Result<Report, CheckError> {
+    evaluate_with(&mut bundle::WasmEvaluator::new(engine), p, opts)
+}
+
+/// Evaluates prepared objects as one bundle through `evaluator` and locates
+/// each in its file.
+pub fn evaluate_with(
+    evaluator: &mut dyn Evaluator,
+    p: Prepared,
+    opts: &Options,
+) -> Result<Report, CheckError> {
     let index = locate::Index::build(&p.units);
     let ns = opts
         .namespace
@@ -368,8 +393,8 @@ pub fn evaluate(engine: &Engine, p: Prepared, opts: &Options) -> Result<Report, 
         .zip(&p.origin)
         .map(|(o, u)| index.find(o, *u))
         .collect();
-    let report = bundle::evaluate_bundle_with(
-        engine,
+    let report = bundle::evaluate_bundle_by(
+        evaluator,
         p.objects,
         &opts.policy_settings,
         &BundleOptions {
@@ -377,7 +402,7 @@ pub fn evaluate(engine: &Engine, p: Prepared, opts: &Options) -> Result<Report, 
         },
     )
     .map_err(|e| CheckError::Internal(host_error(&e)))?;
-    let mut fields = locate::FieldLines::default();
+    let mut fields = locate::FieldLines::for_units(&p.units);
     let checked = report
         .results
         .into_iter()
@@ -423,6 +448,7 @@ fn input_label(i: &Input) -> String {
 /// else the host default (XDG cache / `~/.cache`) when it is usable; else
 /// (the ArgoCD sidecar's HOME is not writable) a private directory under the
 /// temp dir; else no cache (compile in memory, slower but correct).
+#[cfg(feature = "runtime")]
 pub fn module_cache(env: &BTreeMap<String, String>) -> ModuleCache {
     if let Some(dir) = env.get("CNPG_GUARD_CACHE_DIR").filter(|d| !d.is_empty()) {
         return ModuleCache::Dir(PathBuf::from(dir));
@@ -453,6 +479,7 @@ pub fn module_cache(env: &BTreeMap<String, String>) -> ModuleCache {
 /// symlink), is writable by us and, on Unix, is owned by us and not
 /// accessible by group/others — the cache holds native code that is loaded
 /// and run, so a directory another user can write to must not be used.
+#[cfg(feature = "runtime")]
 fn usable_private_dir(dir: &Path) -> bool {
     #[cfg(unix)]
     {

@@ -318,6 +318,10 @@ pub fn render_all(units: &[Unit], opts: &Options) -> Vec<Result<Rendered, String
         .map_or(1, usize::from)
         .clamp(1, 8)
         .min(units.len().max(1));
+    // One unit (or no threads, as in the browser): no worker to start.
+    if workers <= 1 {
+        return units.iter().map(|u| render_unit(u, opts)).collect();
+    }
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Result<Rendered, String>>>> = Mutex::new(vec![None; units.len()]);
     std::thread::scope(|s| {
