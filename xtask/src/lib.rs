@@ -11,6 +11,7 @@
 //! `io.kubewarden.metadata`.
 
 pub mod artifacthub;
+pub mod web;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
@@ -146,10 +147,15 @@ fn pin_toolchain(cmd: &mut Command) {
 }
 
 /// Installs the `wasm32-wasip1` target with rustup, only when it is missing.
+pub fn ensure_wasm_target() -> Result<()> {
+    ensure_target(WASM_TARGET)
+}
+
+/// Installs a target with rustup, only when it is missing.
 ///
 /// Without rustup (a distribution toolchain) this does nothing; cargo then
 /// reports a missing target itself.
-pub fn ensure_wasm_target() -> Result<()> {
+pub fn ensure_target(target: &str) -> Result<()> {
     let mut list = Command::new("rustup");
     scrub_build_script_env(&mut list);
     pin_toolchain(&mut list);
@@ -165,20 +171,20 @@ pub fn ensure_wasm_target() -> Result<()> {
         return Ok(());
     }
     let installed = String::from_utf8_lossy(&out.stdout);
-    if installed.lines().any(|l| l.trim() == WASM_TARGET) {
+    if installed.lines().any(|l| l.trim() == target) {
         return Ok(());
     }
-    warn(&format!("installing the {WASM_TARGET} target with rustup"));
+    warn(&format!("installing the {target} target with rustup"));
     let mut add = Command::new("rustup");
     scrub_build_script_env(&mut add);
     pin_toolchain(&mut add);
     let status = add
-        .args(["target", "add", WASM_TARGET])
+        .args(["target", "add", target])
         .stdout(Stdio::from(std::io::stderr()))
         .status()
         .context("running rustup target add")?;
     if !status.success() {
-        bail!("`rustup target add {WASM_TARGET}` failed ({status})");
+        bail!("`rustup target add {target}` failed ({status})");
     }
     Ok(())
 }

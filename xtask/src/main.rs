@@ -1,7 +1,12 @@
 //! `cargo xtask <command>`: build automation for cnpg-guard.
 //!
-//! - `dist`: `dist/cnpg-guard-policy.wasm` (annotated) and the two CLIs (release).
-//! - `test` (alias `ci`): the whole test suite, what CI runs (wasm target, fmt, clippy, tests).
+//! - `dist`: `dist/cnpg-guard-policy.wasm` (annotated), the two CLIs (release)
+//!   and the browser build (`dist/web/`).
+//! - `setup`: what the tests need beyond rustup: wasm-bindgen-cli (pinned,
+//!   into `target/tools`), Debian's chromium, the browser tests' npm packages.
+//! - `web [OUT_DIR]`: the browser build only (default `dist/web`).
+//! - `test` (alias `ci`): the whole test suite, what CI runs (setup, fmt,
+//!   clippy, tests, the browser build in headless Chromium).
 //! - `bench`: policy latency vs. a trivial accept-all policy, as a markdown table.
 //! - `policy [DIR]`: only build + annotate the policy into DIR (default `dist/`).
 
@@ -12,8 +17,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use xtask::{build_policy, build_wasm_crate, cargo_command, ensure_wasm_target, workspace_root};
 
-const USAGE: &str =
-    "usage: cargo xtask <dist | test | ci | bench [ITERATIONS] | policy [OUT_DIR] | artifacthub>";
+const USAGE: &str = "usage: cargo xtask <dist | setup | test | ci | web [OUT_DIR] | bench [ITERATIONS] | policy [OUT_DIR] | artifacthub>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,6 +25,13 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("dist") => dist(&root),
         Some("test" | "ci") => ci(&root),
+        Some("setup") => setup(&root),
+        Some("web") => {
+            let out = args
+                .get(1)
+                .map_or_else(|| root.join("dist").join("web"), PathBuf::from);
+            web(&root, &out)
+        }
         Some("bench") => bench(&root, args.get(1).map(String::as_str)),
         Some("artifacthub") => write_artifacthub(&root),
         Some("policy") => {
@@ -98,6 +109,7 @@ fn dist(root: &Path) -> Result<()> {
     if copied < 2 {
         bail!("expected the 2 CLI executables from cargo, found {copied}");
     }
+    web(root, &dist.join("web"))?;
     demo(root, &dist)
 }
 
@@ -123,6 +135,109 @@ fn demo(root: &Path, dist: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `dist/web`: the browser bundle, the playground and the Argo CD extension.
+fn web(root: &Path, out: &Path) -> Result<()> {
+    let b = xtask::web::build(root, out)?;
+    let kb = |n: usize| n as f64 / 1024.0;
+    eprintln!(
+        "wrote {} (module {:.0} KiB, {:.0} KiB gzip; script {:.0} KiB, {:.0} KiB gzip), {}/playground/index.html, {}",
+        b.bundle.display(),
+        kb(b.wasm.0),
+        kb(b.wasm.1),
+        kb(b.script.0),
+        kb(b.script.1),
+        out.display(),
+        b.extension_tar.display()
+    );
+    Ok(())
+}
+
+/// Debian's chromium for the browser tests: there already, or installed
+/// with apt (as root, else through `sudo -n`). Fails when it cannot be had:
+/// the browser tests do not skip.
+fn ensure_chromium() -> Result<PathBuf> {
+    let chromium = PathBuf::from(
+        std::env::var_os("CNPG_GUARD_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()),
+    );
+    if chromium.is_file() {
+        return Ok(chromium);
+    }
+    xtask::warn("installing Debian's chromium for the browser tests (apt-get)");
+    let root_user = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let apt = |args: &[&str]| -> Result<bool> {
+        let mut cmd = if root_user {
+            std::process::Command::new("apt-get")
+        } else {
+            let mut c = std::process::Command::new("sudo");
+            c.args(["-n", "apt-get"]);
+            c
+        };
+        let status = cmd
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(std::process::Stdio::from(std::io::stderr()))
+            .status()
+            .context("running apt-get")?;
+        Ok(status.success())
+    };
+    if !apt(&["install", "-y", "--no-install-recommends", "chromium"])? {
+        // A fresh machine may have no package lists yet.
+        if !apt(&["update"])? || !apt(&["install", "-y", "--no-install-recommends", "chromium"])? {
+            bail!(
+                "could not install chromium with apt-get; install Debian's `chromium` package (or set CNPG_GUARD_CHROMIUM) and run again"
+            );
+        }
+    }
+    if !chromium.is_file() {
+        bail!(
+            "apt-get installed chromium but {} is missing",
+            chromium.display()
+        );
+    }
+    Ok(chromium)
+}
+
+/// Everything the tests need beyond rustup and kubectl.
+fn setup(root: &Path) -> Result<()> {
+    xtask::ensure_target(xtask::web::WEB_TARGET)?;
+    xtask::web::ensure_wasm_bindgen(root)?;
+    ensure_chromium()?;
+    // The lock file pins every package; no browser is downloaded
+    // (playwright-core drives Debian's chromium).
+    xtask::run(
+        "npm",
+        &["ci", "--no-audit", "--no-fund"],
+        &root.join("web/tests"),
+    )
+    .context("installing the browser tests' npm packages")?;
+    Ok(())
+}
+
+/// The playground and the Argo CD extension in headless Chromium.
+fn browser_tests(root: &Path, bundle: &Path) -> Result<()> {
+    let out = root.join("target").join("web-test");
+    std::fs::create_dir_all(&out)?;
+    let chromium = ensure_chromium()?;
+    let status = std::process::Command::new("node")
+        .arg(root.join("web/tests/browser.mjs"))
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--out")
+        .arg(&out)
+        .env("CNPG_GUARD_CHROMIUM", &chromium)
+        .current_dir(root)
+        .status()
+        .context("running node web/tests/browser.mjs (is Node.js on PATH?)")?;
+    if !status.success() {
+        bail!("the browser tests failed ({status})");
+    }
+    eprintln!("screenshots: {}", out.display());
+    Ok(())
+}
+
 /// What CI runs. Output is streamed; the first failing step fails the run.
 fn ci(root: &Path) -> Result<()> {
     let steps: [(&str, &[&str]); 3] = [
@@ -144,11 +259,19 @@ fn ci(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut timings = Vec::new();
+    let t = Instant::now();
+    setup(root).context("ci step `setup`")?;
+    timings.push(("setup", t.elapsed()));
     for (name, args) in steps {
         let t = Instant::now();
         xtask::run(&cargo, args, root).with_context(|| format!("ci step `{name}`"))?;
         timings.push((name, t.elapsed()));
     }
+    let t = Instant::now();
+    let bundle = root.join("target").join("web-dist");
+    web(root, &bundle).context("ci step `web`")?;
+    browser_tests(root, &bundle).context("ci step `browser`")?;
+    timings.push(("browser", t.elapsed()));
     for (name, d) in timings {
         eprintln!("ci: {name:<7} {:>7.1}s", d.as_secs_f64());
     }
