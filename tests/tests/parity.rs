@@ -1,7 +1,10 @@
 //! The parity table (tests/fixtures/parity/cases.yaml): the same manifest
 //! gets the same findings at admission (the .wasm's `validate`, as
 //! policy-server calls it), from `argocd-cnpg-guard check` and from
-//! `kubectl cnpg-plan check` — the real binaries, as users run them.
+//! `kubectl cnpg-plan check` — the real binaries, as users run them — and
+//! from the browser API (`cnpg-guard-web`, the same code the playground's
+//! module is built from, here linked natively; `web/tests/browser.mjs` runs
+//! the same table in Chromium).
 
 #![allow(
     clippy::unwrap_used,
@@ -168,7 +171,10 @@ fn the_three_entry_points_agree_on_every_case() {
         let at_admission = admission(&file);
         let (argocd, argocd_code) = run(bins.argocd_cnpg_guard(&["check", path, "-o", "json"]));
         let (kubectl, kubectl_code) = run(bins.kubectl_cnpg_plan(&["check", path, "-o", "json"]));
+        let text = std::fs::read_to_string(&file).unwrap();
+        let web = from_json_report(cnpg_guard_web::check_json(&text, None).unwrap().as_bytes());
         assert_eq!(at_admission, expected, "{name}: admission");
+        assert_eq!(web, expected, "{name}: the browser API");
         assert_eq!(argocd, expected, "{name}: argocd-cnpg-guard check");
         assert_eq!(kubectl, expected, "{name}: kubectl cnpg-plan check");
         let denied = expected.findings.iter().any(|f| f.starts_with("deny "));
@@ -179,6 +185,85 @@ fn the_three_entry_points_agree_on_every_case() {
         files_on_disk.is_empty(),
         "fixtures not in cases.yaml: {files_on_disk:?}"
     );
+}
+
+/// The browser API's report is the CLIs' report, byte for byte, for the same
+/// stream: messages, fixes, lines, units, notes, exit code.
+#[test]
+fn the_browser_report_is_the_cli_report() {
+    let bins = binaries();
+    for name in [
+        "anchors-merge.yaml",
+        "list-kind.yaml",
+        "manifests.json",
+        "store-missing.yaml",
+    ] {
+        let text = std::fs::read_to_string(fixtures().join("parity").join(name)).unwrap();
+        let mut cmd = bins.argocd_cnpg_guard(&["check", "-", "-o", "json"]);
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let files = json!([{"name": "-", "text": text}]).to_string();
+        let web: Value =
+            serde_json::from_str(&cnpg_guard_web::check_files_json(&files, None).unwrap()).unwrap();
+        assert_eq!(web, cli, "{name}");
+        assert!(
+            cli["findings"][0]["line"].is_u64() || cli["findings"].as_array().unwrap().is_empty()
+        );
+    }
+}
+
+/// The two evaluators agree on every real manifest: the policy `.wasm` in
+/// wasmtime, and the core linked in (the browser's evaluator).
+#[test]
+fn native_and_wasm_evaluators_agree_on_the_corpus() {
+    use cnpg_guard_host::check::{self, Input, Options};
+    let opts = Options {
+        policy_settings: PluginSettings::default().policy_settings(),
+        ..Options::default()
+    };
+    let mut files = 0;
+    for dir in ["corpus", "parity"] {
+        let mut paths: Vec<_> = std::fs::read_dir(fixtures().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "json"))
+            .filter(|p| p.file_name().is_some_and(|n| n != "cases.yaml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let inputs = [Input::Stream {
+                label: "-".into(),
+                text,
+            }];
+            let Ok(prepared) = check::prepare(&inputs, &opts) else {
+                continue;
+            };
+            let wasm = check::evaluate(engine(), prepared.clone(), &opts).unwrap();
+            let native =
+                check::evaluate_with(&mut cnpg_guard_host::native::Native, prepared, &opts)
+                    .unwrap();
+            assert_eq!(native, wasm, "{}", path.display());
+            files += 1;
+        }
+    }
+    assert!(files >= 60, "only {files} fixtures compared");
 }
 
 #[test]
