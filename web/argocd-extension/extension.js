@@ -30,6 +30,12 @@
 
   var STORE_GROUP = 'barmancloud.cnpg.io';
   var STORE_KIND = 'ObjectStore';
+  // Read with the Cluster when the application deploys them in its namespace.
+  var CONTEXT_KINDS = [
+    { group: 'postgresql.cnpg.io', kind: 'ScheduledBackup' },
+    { group: 'networking.k8s.io', kind: 'NetworkPolicy' }
+  ];
+  var MAX_CONTEXT = 20;
   var ENGINE_WAIT_MS = 3000;
 
   var COLORS = {
@@ -152,9 +158,20 @@
         return null;
       });
     });
-    return Promise.all(fetches).then(function (stores) {
-      stores = stores.filter(Boolean);
-      var text = stream([cluster].concat(stores));
+    // What the coverage rules look at, where the app deploys it next to the
+    // Cluster: without them backup-schedule-missing and egress-blocked would
+    // fire for objects the tab simply did not read.
+    var context = nodes.filter(function (n) {
+      return (n.namespace || '') === (ns || '') && CONTEXT_KINDS.some(function (k) { return k.group === n.group && k.kind === n.kind; });
+    }).slice(0, MAX_CONTEXT).map(function (n) {
+      return fetchLive(app, n).then(function (obj) { return clean(obj); }, function (e) {
+        notes.push('Could not read ' + n.kind + ' ' + (n.namespace ? n.namespace + '/' : '') + n.name + ' through Argo CD: ' + message(e));
+        return null;
+      });
+    });
+    return Promise.all([Promise.all(fetches), Promise.all(context)]).then(function (got) {
+      var stores = got[0].filter(Boolean);
+      var text = stream([cluster].concat(stores, got[1].filter(Boolean)));
       var explanation = api.explain(text, ns);
       var report = api.check(text);
       var mine = null;

@@ -487,7 +487,9 @@ function defineTests() {
     const application = JSON.parse(read(path.join(FIXTURES, 'argocd', 'application.json')));
     const tree = JSON.parse(read(path.join(FIXTURES, 'argocd', 'tree.json')));
     const page = await newPage();
-    await page.addInitScript((s) => { window.__stub = s; }, { stores: { [`${store.metadata.namespace}/${store.metadata.name}`]: store } });
+    const schedule = JSON.parse(read(path.join(FIXTURES, 'argocd', 'scheduledbackup-live.json')));
+    const key = (o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+    await page.addInitScript((s) => { window.__stub = s; }, { objects: { [key(store)]: store, [key(schedule)]: schedule } });
     const scripts = BUNDLE.extension.files.map((f) => '/bundle/' + path.relative(ARGS.bundle, f).split(path.sep).join('/'));
     await page.goto(`${base}/tests/pages/argocd.html?scripts=${scripts.map(encodeURIComponent).join(',')}`);
     await page.waitForFunction(() => window.__registrations.length > 0 || window.__errors.length > 0);
@@ -501,7 +503,12 @@ function defineTests() {
 
     // Argo CD's resource API, as its UI calls it
     const fetches = await page.evaluate(() => window.__fetches);
-    assert.equal(fetches.length, 1, JSON.stringify(fetches));
+    // The ObjectStore its lineages name, and the ScheduledBackup the app deploys beside it.
+    assert.equal(fetches.length, 2, JSON.stringify(fetches));
+    assert.deepEqual(fetches[1].query, {
+      name: 'temporal-database', appNamespace: 'argocd', namespace: 'cloudnative-pg', resourceName: 'temporal-database-daily',
+      version: 'v1', kind: 'ScheduledBackup', group: 'postgresql.cnpg.io'
+    });
     assert.equal(fetches[0].path, '/api/v1/applications/temporal-database/resource');
     assert.deepEqual(fetches[0].query, {
       name: 'temporal-database', appNamespace: 'argocd', namespace: 'cloudnative-pg', resourceName: 'temporal-backups',
@@ -517,6 +524,10 @@ function defineTests() {
     assert.match(recovery, /temporal-database-v2/);
     assert.match(await page.textContent('.cnpg-guard-bootstrap'), /recovery/);
     await page.waitForSelector('.finding[data-rule="lineage-self-reuse"][data-severity="deny"]');
+    // Read with the Cluster, the ScheduledBackup covers its archive.
+    assert.equal(await page.$('.finding[data-rule="backup-schedule-missing"]'), null);
+    // Read with the Cluster, the ScheduledBackup covers its archive.
+    assert.equal(await page.$('.finding[data-rule="backup-schedule-missing"]'), null);
     const commands = await page.textContent('.cnpg-guard-commands');
     assert.ok(commands.includes('kubectl cnpg-plan recovery infrastructure/database/cloudnative-pg/temporal'), commands);
     assert.equal((await page.textContent('.cnpg-guard-next-archive')).trim(), 'temporal-database-v3');
@@ -528,7 +539,7 @@ function defineTests() {
 
   test('extension: without the engine it says so instead of crashing', async () => {
     const page = await newPage();
-    await page.addInitScript(() => { window.__stub = { stores: {} }; });
+    await page.addInitScript(() => { window.__stub = { objects: {} }; });
     // The tab alone (the source file), as if the engine had been left out of the extension file.
     await page.goto(`${base}/tests/pages/argocd.html?scripts=${encodeURIComponent('/source/extension.js')}`);
     await page.waitForFunction(() => window.__registrations.length > 0);

@@ -227,7 +227,8 @@ fn browser_tests(root: &Path, bundle: &Path) -> Result<()> {
         .arg(bundle)
         .arg("--out")
         .arg(&out)
-        .env("CNPG_GUARD_CHROMIUM", &chromium)
+        .arg("--chromium")
+        .arg(&chromium)
         .current_dir(root)
         .status()
         .context("running node web/tests/browser.mjs (is Node.js on PATH?)")?;
