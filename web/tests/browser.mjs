@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -321,6 +322,10 @@ function defineTests() {
     assert.ok(engineAt >= 0, 'the engine (… .cnpgGuard = …) is in the file');
     assert.ok(tabAt >= 0, 'the tab is in the file');
     assert.ok(engineAt < tabAt, 'the engine comes first');
+    // EXTENSION_CHECKSUM_URL's file: sha256sum format, naming extension.tar.
+    const sums = read(path.join(ARGS.bundle, 'argocd-extension', 'extension_checksums.txt'));
+    const sha = createHash('sha256').update(fs.readFileSync(tarPath)).digest('hex');
+    assert.equal(sums, `${sha}  extension.tar\n`);
   });
 
   test('extension: a classic script that parses on its own and after the engine (as in /extensions.js)', () => {

@@ -241,7 +241,7 @@ fn browser_tests(root: &Path, bundle: &Path) -> Result<()> {
 
 /// What CI runs. Output is streamed; the first failing step fails the run.
 fn ci(root: &Path) -> Result<()> {
-    let steps: [(&str, &[&str]); 3] = [
+    let steps: [(&str, &[&str]); 4] = [
         ("fmt", &["fmt", "--all", "--check"]),
         (
             "clippy",
@@ -249,6 +249,20 @@ fn ci(root: &Path) -> Result<()> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        // The browser exports only exist for wasm32: lint them there.
+        (
+            "clippy-web",
+            &[
+                "clippy",
+                "-p",
+                "cnpg-guard-web",
+                "--target",
+                "wasm32-unknown-unknown",
                 "--",
                 "-D",
                 "warnings",

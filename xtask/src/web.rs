@@ -18,6 +18,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
+use sha2::Digest as _;
 
 use crate::{cargo_command, ensure_target, scrub_build_script_env, warn};
 
@@ -85,6 +86,10 @@ pub fn ensure_wasm_bindgen(root: &Path) -> Result<PathBuf> {
         );
     }
     Ok(bin)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
@@ -234,6 +239,11 @@ pub fn build(root: &Path, out: &Path) -> Result<WebBuild> {
     )?;
     let tar = extension_tar(&ext_js, &wasm)?;
     write("argocd-extension/extension.tar", &tar)?;
+    // What the installer's EXTENSION_CHECKSUM_URL points at (sha256sum format).
+    write(
+        "argocd-extension/extension_checksums.txt",
+        format!("{}  extension.tar\n", hex(&sha2::Sha256::digest(&tar))).as_bytes(),
+    )?;
     let install = root.join("web/argocd-extension/install");
     for entry in
         std::fs::read_dir(&install).with_context(|| format!("reading {}", install.display()))?
