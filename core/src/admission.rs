@@ -13,9 +13,17 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::verdict::apply_removals;
-use crate::view::{Backup, Cluster, NetworkPolicy, ObjectStore, ScheduledBackup, parse_list};
+use crate::rules::OBJECT_TOO_LARGE;
+use crate::verdict::{Finding, ObjectRef, Severity, apply_removals};
+use crate::view::{Backup, Cluster, Kind, NetworkPolicy, ObjectStore, ScheduledBackup, parse_list};
 use crate::{Lookup, LookupKind, Object, Operation, Request, Settings, Verdict, evaluate};
+
+/// Largest object, in bytes of JSON, the core evaluates: the API server's
+/// request body limit (`MaxRequestBodyBytes = 3 * 1024 * 1024`,
+/// k8s.io/apiserver `pkg/server/config.go`); etcd's default
+/// `--max-request-bytes` is 1.5 MiB, so no stored object is larger. A larger
+/// one is denied with [`OBJECT_TOO_LARGE`] rather than read.
+pub const MAX_OBJECT_BYTES: usize = 3 * 1024 * 1024;
 
 /// The `validate` payload. Objects stay raw JSON and are read through the
 /// core's typed views.
@@ -32,6 +40,7 @@ struct Payload<'a> {
 #[serde(default)]
 struct RequestKind {
     group: String,
+    version: String,
     kind: String,
 }
 
@@ -41,6 +50,7 @@ struct RequestKind {
 #[serde(default)]
 struct AdmissionRequest<'a> {
     operation: String,
+    name: String,
     namespace: String,
     kind: Option<RequestKind>,
     #[serde(borrow)]
@@ -74,6 +84,9 @@ pub fn run(payload: &[u8], lookup: &dyn Lookup) -> Result<Verdict, String> {
         return Err(format!("unsupported operation '{}'", r.operation));
     };
     let hint = r.kind.as_ref().map(|k| (k.group.as_str(), k.kind.as_str()));
+    if let Some(verdict) = too_large(r, operation, &settings) {
+        return Ok(verdict);
+    }
     let read = |raw: Option<&RawValue>| -> Result<Option<Object>, String> {
         match raw {
             None => Ok(None),
@@ -102,6 +115,57 @@ pub fn run(payload: &[u8], lookup: &dyn Lookup) -> Result<Verdict, String> {
         verdict.mutated_object = Some(full);
     }
     Ok(verdict)
+}
+
+/// A deny for a CNPG object over [`MAX_OBJECT_BYTES`], from the request's
+/// own fields (the object is not read).
+fn too_large(
+    r: &AdmissionRequest<'_>,
+    operation: Operation,
+    settings: &Settings,
+) -> Option<Verdict> {
+    let raw = match operation {
+        Operation::Delete => r.old_object,
+        _ => r.object,
+    }?;
+    let bytes = raw.get().len();
+    let k = r.kind.as_ref()?;
+    if bytes <= MAX_OBJECT_BYTES || Kind::of_group(&k.group, &k.kind).is_none() {
+        return None;
+    }
+    let object = ObjectRef {
+        api_version: if k.group.is_empty() {
+            k.version.clone()
+        } else {
+            format!("{}/{}", k.group, k.version)
+        },
+        kind: k.kind.clone(),
+        namespace: r.namespace.clone(),
+        name: r.name.clone(),
+    };
+    // `off` is refused by the settings validation: deny, or warn if lowered.
+    let severity = match crate::rules::find(OBJECT_TOO_LARGE).map(|rule| settings.level(rule)) {
+        Some(crate::Level::Warn) => Severity::Warn,
+        _ => Severity::Deny,
+    };
+    let mut finding = Finding {
+        rule: OBJECT_TOO_LARGE.to_string(),
+        severity,
+        object,
+        path: "metadata".to_string(),
+        message: format!(
+            "the object is {bytes} bytes of JSON, more than the {MAX_OBJECT_BYTES} cnpg-guard evaluates (the API server accepts at most 3 MiB, etcd stores at most 1.5 MiB); it was not checked"
+        ),
+        fix: "find what generates it (a runaway template or list) and shrink it below 1.5 MiB"
+            .to_string(),
+        text: String::new(),
+    };
+    finding.text = finding.render();
+    Some(Verdict {
+        accepted: severity != Severity::Deny,
+        findings: vec![finding],
+        ..Verdict::default()
+    })
 }
 
 /// The Kubewarden `kubernetes` host-call operation and payload that list
@@ -212,6 +276,43 @@ mod tests {
         let failing = HostCalls(|_: &str, _: &[u8]| Err("boom".to_string()));
         let err = failing.clusters(None).unwrap_err();
         assert!(err.contains("list_resources_all failed: boom"), "{err}");
+    }
+
+    #[test]
+    fn objects_over_the_limit_are_denied_unread() {
+        let big = "x".repeat(MAX_OBJECT_BYTES);
+        let payload = |kind: serde_json::Value| {
+            serde_json::to_vec(
+                &json!({"request": {"operation": "CREATE", "name": "pg", "namespace": "db",
+                "kind": kind,
+                "object": {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+                           "metadata": {"name": "pg", "annotations": {"a": big}}}}}),
+            )
+            .unwrap()
+        };
+        let v = run(
+            &payload(json!({"group": "postgresql.cnpg.io", "version": "v1", "kind": "Cluster"})),
+            &crate::NoLookup,
+        )
+        .unwrap();
+        assert!(!v.accepted);
+        assert_eq!(v.findings.len(), 1);
+        let f = &v.findings[0];
+        assert_eq!(f.rule, OBJECT_TOO_LARGE);
+        assert_eq!(f.object.to_string(), "Cluster db/pg");
+        assert!(
+            f.text
+                .starts_with("Cluster db/pg: metadata: [object-too-large]"),
+            "{}",
+            f.text
+        );
+        // Kinds the core does not read are not its business.
+        let v = run(
+            &payload(json!({"group": "", "version": "v1", "kind": "ConfigMap"})),
+            &crate::NoLookup,
+        )
+        .unwrap();
+        assert!(v.accepted);
     }
 
     #[test]

@@ -380,3 +380,27 @@ fn a_50_mb_manifest_is_checked() {
         &report(0, "1 object checked"),
     );
 }
+
+#[test]
+fn a_cluster_over_the_size_limit_is_denied_not_timed_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = String::from(
+        "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: pg\n  namespace: db\n  annotations:\n    blob: |\n",
+    );
+    let line = format!("      {}\n", "x".repeat(1017));
+    for _ in 0..(4 * 1024) {
+        s.push_str(&line);
+    }
+    write(tmp.path(), "big.yaml", &s);
+    let out = run(
+        &mut binaries().argocd_cnpg_guard(&["check", "big.yaml"]),
+        tmp.path(),
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("Cluster db/pg: metadata: [object-too-large]"),
+        "{stdout}"
+    );
+}

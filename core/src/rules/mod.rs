@@ -118,6 +118,8 @@ pub const EXEMPTION_REASON_REQUIRED: &str = "exemption-reason-required";
 pub const EXEMPTION_UNKNOWN_RULE: &str = "exemption-unknown-rule";
 /// `context-unavailable`
 pub const CONTEXT_UNAVAILABLE: &str = "context-unavailable";
+/// `object-too-large`
+pub const OBJECT_TOO_LARGE: &str = "object-too-large";
 
 /// `backup-schedule-missing`
 pub const BACKUP_SCHEDULE_MISSING: &str = "backup-schedule-missing";
@@ -395,6 +397,17 @@ pub static RULES: &[RuleInfo] = &[
             "any",
             "a lookup of other objects failed; dependent checks were skipped",
             "Reported at the level set by `contextErrors` (warn by default, so an API hiccup does not block every CNPG change; deny to fail closed).",
+        )
+    },
+    RuleInfo {
+        configurable: false,
+        exemptable: false,
+        ..rule(
+            OBJECT_TOO_LARGE,
+            Level::Deny,
+            "Cluster, ObjectStore, Backup, ScheduledBackup, PersistentVolumeClaim, NetworkPolicy",
+            "the object is larger than cnpg-guard evaluates (3 MiB of JSON)",
+            "The API server refuses request bodies over 3 MiB and etcd stores at most 1.5 MiB per object, so no real object this size can be created; reading one anyway would spend the request's time limit. Denying it with this finding says what happened instead of a timeout. It cannot be turned off (only lowered to warn): an unevaluated object must not pass silently.",
         )
     },
 ];

@@ -195,6 +195,40 @@ pub fn list<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
     d.deserialize_any(ListVisitor(PhantomData))
 }
 
+/// [`list`], failing on the element after the `max`-th (host answers: a
+/// bounded amount of work per request).
+pub fn list_at_most<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
+    d: D,
+    max: usize,
+) -> Result<Vec<T>, D::Error> {
+    d.deserialize_any(CappedList(max, PhantomData))
+}
+
+struct CappedList<T>(usize, PhantomData<T>);
+
+impl<'de, T: DeserializeOwned + Default> Visitor<'de> for CappedList<T> {
+    type Value = Vec<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value (a list of objects is kept)")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Element(e)) = seq.next_element::<Element<T>>()? {
+            if out.len() == self.0 {
+                return Err(de::Error::custom(format!(
+                    "the list has more than {} items, the most cnpg-guard reads",
+                    self.0
+                )));
+            }
+            out.push(e);
+        }
+        Ok(out)
+    }
+    reject_other_shapes!(Vec::new(), scalars);
+    reject_other_shapes!(Vec::new(), null);
+    reject_other_shapes!(Vec::new(), map);
+}
+
 struct PresentList<T>(PhantomData<T>);
 
 impl<'de, T: DeserializeOwned + Default> Visitor<'de> for PresentList<T> {

@@ -280,16 +280,28 @@ pub fn read<T: serde::de::DeserializeOwned + Default>(v: &Value) -> T {
     T::deserialize(v).unwrap_or_default()
 }
 
+/// Most items read from one list a host answers. Beyond it the lookup fails
+/// (a `context-unavailable` finding, at the `contextErrors` level) instead of
+/// the request running into the policy's time limit: 20,000 listed Clusters
+/// take ~0.3 s to read and check (README "Benchmarks"), the limit is 2 s.
+pub const MAX_LIST_ITEMS: usize = 20_000;
+
 /// Parses the `items` of a `<Kind>List` answered by a host; a missing
-/// `items` is an empty list.
+/// `items` is an empty list. More than [`MAX_LIST_ITEMS`] is an error, found
+/// before the items past the limit are read.
 pub fn parse_list<T: serde::de::DeserializeOwned + Default>(
     json: &[u8],
 ) -> Result<Vec<T>, serde_json::Error> {
     #[derive(Deserialize)]
     #[serde(bound = "T: serde::de::DeserializeOwned + Default")]
     struct List<T> {
-        #[serde(default, deserialize_with = "lenient::list")]
+        #[serde(default, deserialize_with = "capped")]
         items: Vec<T>,
+    }
+    fn capped<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned + Default>(
+        d: D,
+    ) -> Result<Vec<T>, D::Error> {
+        lenient::list_at_most(d, MAX_LIST_ITEMS)
     }
     let list: List<T> = serde_json::from_slice(json)?;
     Ok(list.items)
@@ -320,6 +332,23 @@ mod tests {
         let a = Object::from_value(&v);
         let b = Object::from_json(&v.to_string(), Some(("postgresql.cnpg.io", "Cluster"))).unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn lists_longer_than_the_limit_are_an_error() {
+        let items = vec![json!({"metadata": {"name": "x"}}); MAX_LIST_ITEMS];
+        let ok = json!({"items": items}).to_string();
+        assert_eq!(
+            parse_list::<Cluster>(ok.as_bytes()).unwrap().len(),
+            MAX_LIST_ITEMS
+        );
+        let mut items = items;
+        items.push(json!({}));
+        let over = json!({"items": items}).to_string();
+        let err = parse_list::<Cluster>(over.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than 20000 items"), "{err}");
     }
 
     #[test]
