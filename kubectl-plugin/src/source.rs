@@ -428,7 +428,7 @@ impl Source {
         let segs = yaml::parse_path(seq_path);
         match root.locate(&segs) {
             Located::Found(seq @ Node::Seq { flow: false, .. }) => {
-                let col = yaml::column(&self.text, seq.start());
+                let col = dash_column(&self.text, seq);
                 let at = yaml::line_end(&self.text, seq.content_end().saturating_sub(1));
                 let n = self
                     .value_at(doc, &segs)
@@ -436,11 +436,17 @@ impl Source {
                     .map_or(0, Vec::len);
                 let mut path = segs.clone();
                 path.push(Seg::Index(n));
+                // The last line of a file without a final line break ends here.
+                let nl = if at == self.text.len() && !self.text.ends_with('\n') {
+                    "\n"
+                } else {
+                    ""
+                };
                 Ok(Change::one(
                     TextEdit {
                         start: at,
                         end: at,
-                        text: yaml::emit(&Y::List(vec![item.clone()]), col),
+                        text: format!("{nl}{}", yaml::emit(&Y::List(vec![item.clone()]), col)),
                     },
                     Intent::Set {
                         doc,
@@ -716,6 +722,25 @@ enum Mismatch {
         expected: Option<Value>,
         actual: Option<Value>,
     },
+}
+
+/// The column of a block sequence's `-`s: where its first item's dash is
+/// written. The parser starts an indentless sequence (items at their key's
+/// column, `key:` then `- a`) at its first item's content, two columns
+/// right of the dashes; an item appended there would nest in that item.
+fn dash_column(text: &str, seq: &Node) -> usize {
+    if let Node::Seq { items, .. } = seq
+        && let Some(first) = items.first()
+    {
+        let before = text
+            .get(..first.start())
+            .unwrap_or("")
+            .trim_end_matches([' ', '\t']);
+        if let Some(dash) = before.strip_suffix('-') {
+            return yaml::column(text, dash.len());
+        }
+    }
+    yaml::column(text, seq.start())
 }
 
 fn show(v: Option<&Value>) -> String {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::edit::FileChange;
+use crate::edit::{FileChange, TextEdit};
 use crate::error::PlanError;
 use crate::source::{Change, Source};
 
@@ -100,6 +100,7 @@ impl Edits {
                     e.text = e.text.replace("\r\n", "\n").replace('\n', "\r\n");
                 }
             }
+            one_line_break_at_eof(&src.text, &mut changes);
             src.verify(&changes)?;
             out.push(FileChange {
                 path: src.path.clone(),
@@ -110,5 +111,80 @@ impl Edits {
             });
         }
         Ok(out)
+    }
+}
+
+/// In a file without a final line break, an insertion at the end starts
+/// with the break the text lacks. When several land there (a new
+/// `bootstrap`, then the `externalClusters` placed after it), only the
+/// first may bring it: the next one follows a line that already ends,
+/// and its break would leave a blank line.
+fn one_line_break_at_eof(text: &str, changes: &mut [Change]) {
+    if text.is_empty() || text.ends_with('\n') {
+        return;
+    }
+    let len = text.len();
+    // The edits reaching the end, in the order `edit::apply` writes them.
+    let mut at_end: Vec<&mut TextEdit> = changes
+        .iter_mut()
+        .flat_map(|c| c.edits.iter_mut())
+        .filter(|e| e.end == len)
+        .collect();
+    at_end.sort_by_key(|e| (e.start, e.end));
+    let mut ends_with_break = false;
+    for e in at_end {
+        if ends_with_break && e.start == len {
+            let rest = e
+                .text
+                .strip_prefix("\r\n")
+                .or_else(|| e.text.strip_prefix('\n'))
+                .map(str::to_string);
+            if let Some(rest) = rest {
+                e.text = rest;
+            }
+        }
+        ends_with_break = match (e.text.is_empty(), e.start == len) {
+            (false, _) => e.text.ends_with('\n'),
+            (true, true) => ends_with_break,
+            (true, false) => text.get(..e.start).is_some_and(|t| t.ends_with('\n')),
+        };
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::edit;
+
+    fn insert(at: usize, text: &str) -> Change {
+        Change {
+            edits: vec![TextEdit {
+                start: at,
+                end: at,
+                text: text.into(),
+            }],
+            intents: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn insertions_at_the_end_of_a_file_without_a_final_break_leave_no_blank_line() {
+        for (text, inserts, want) in [
+            ("a: 1", vec!["\nb: 2\n", "\nc: 3\n"], "a: 1\nb: 2\nc: 3\n"),
+            (
+                "a: 1\r\nz: 0",
+                vec!["\r\nb: 2\r\n", "\r\nc: 3\r\n"],
+                "a: 1\r\nz: 0\r\nb: 2\r\nc: 3\r\n",
+            ),
+            // A final break already there: nothing to take back.
+            ("a: 1\n", vec!["b: 2\n", "c: 3\n"], "a: 1\nb: 2\nc: 3\n"),
+            ("a: 1", vec!["\nb: 2\n"], "a: 1\nb: 2\n"),
+        ] {
+            let mut changes: Vec<Change> = inserts.iter().map(|t| insert(text.len(), t)).collect();
+            one_line_break_at_eof(text, &mut changes);
+            let edits: Vec<TextEdit> = changes.into_iter().flat_map(|c| c.edits).collect();
+            assert_eq!(edit::apply(text, &edits).unwrap(), want, "{text:?}");
+        }
     }
 }

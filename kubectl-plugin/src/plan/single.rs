@@ -160,7 +160,7 @@ fn plan_cluster(
     }
     let recovery = Y::Map(recovery);
     let bootstrap_path = yaml::parse_path("spec.bootstrap");
-    let change = match root.locate(&bootstrap_path) {
+    let bootstrap_change = match root.locate(&bootstrap_path) {
         Located::Found(b @ Node::Map { .. }) if b.get(initdb).is_some() => {
             notes.push(format!(
                 "{}: spec.bootstrap.{initdb} replaced by {RECOVERY_PATH} (init-only settings such as postInitApplicationSQL are not needed: the data comes from the backup). Git history keeps the {initdb} block",
@@ -187,7 +187,6 @@ fn plan_cluster(
             None,
         )?,
     };
-    edits.add(at, Some(change));
 
     // externalClusters entry reading the CURRENT lineage (the core's shape;
     // in-tree store keys copied from the archive block as the host reads
@@ -203,7 +202,19 @@ fn plan_cluster(
             })
             .collect(),
     );
-    let change = src.append_item(d, "spec.externalClusters", &ec, Some("bootstrap"))?;
-    edits.add(at, Some(change));
+    let ec_change = src.append_item(d, "spec.externalClusters", &ec, Some("bootstrap"))?;
+    // Both may land at one offset (a Cluster without bootstrap whose
+    // written externalClusters list ends its spec): the new item must then
+    // come right after the list's last item, before the new bootstrap.
+    if root
+        .at(&yaml::parse_path("spec.externalClusters"))
+        .is_some()
+    {
+        edits.add(at, Some(ec_change));
+        edits.add(at, Some(bootstrap_change));
+    } else {
+        edits.add(at, Some(bootstrap_change));
+        edits.add(at, Some(ec_change));
+    }
     plan(edits, notes, identity.database, identity.owner, false)
 }

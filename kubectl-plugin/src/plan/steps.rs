@@ -190,6 +190,40 @@ fn shift_versions(text: &str, moves: &[(u32, u32)]) -> String {
     out
 }
 
+/// Where the comment of `rest` (what follows a scalar on its line) starts:
+/// the first `#` after a space or tab outside quoted scalars. In a flow map
+/// (`parameters: {serverName: pg-v2, barmanObjectName: s}  # v2`) the
+/// comment follows the rest of the map, not the scalar.
+fn comment_start(rest: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut prev = None;
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match quote {
+            // `\"` in a double-quoted scalar, `''` in a single-quoted one.
+            Some('"') if c == '\\' => {
+                chars.next();
+            }
+            Some('\'') if c == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') => {
+                chars.next();
+            }
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '#' && matches!(prev, Some(' ' | '\t')) => return Some(i),
+            // A quote opens a scalar only where one can start (after
+            // whitespace, `{`, `[`, `,` or `:`), not inside a plain one.
+            None if (c == '"' || c == '\'')
+                && matches!(prev, Some(' ' | '\t' | '{' | '[' | ',' | ':')) =>
+            {
+                quote = Some(c);
+            }
+            None => {}
+        }
+        prev = Some(c);
+    }
+    None
+}
+
 /// Adds to `change` (a scalar replaced in place) the refresh of the line's
 /// trailing comment: its `vN` tokens follow `moves`.
 fn refresh_comment(doc: &Doc<'_>, change: &mut Change, moves: &[(u32, u32)]) {
@@ -202,8 +236,10 @@ fn refresh_comment(doc: &Doc<'_>, change: &mut Change, moves: &[(u32, u32)]) {
         return;
     };
     let rest = rest.trim_end_matches(['\n', '\r']);
-    let lead = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-    let Some(comment) = rest.get(lead..).filter(|c| c.starts_with('#') && lead > 0) else {
+    let Some(lead) = comment_start(rest) else {
+        return;
+    };
+    let Some(comment) = rest.get(lead..) else {
         return;
     };
     let shifted = shift_versions(comment, moves);
@@ -530,6 +566,25 @@ mod tests {
         assert!(
             Moves::versions(&("pg".into(), "pg-v2".into()), &("a".into(), "a".into())).is_empty()
         );
+    }
+
+    #[test]
+    fn the_comment_of_a_line_is_found_after_a_flow_map() {
+        for (rest, want) in [
+            ("  # v2", Some(2)),
+            ("\t# v2", Some(1)),
+            ("# not a comment", None),
+            ("", None),
+            (", barmanObjectName: store}  # lineage v4", Some(28)),
+            ("}  # v4", Some(3)),
+            (", b: \"x # y\"}  # v4", Some(15)),
+            (", b: 'it''s # y'}  # v4", Some(19)),
+            (", b: \"a\\\" # y\"}  # v4", Some(17)),
+            (", b: x#y}", None),
+            (", b: it's} # v4", Some(11)),
+        ] {
+            assert_eq!(comment_start(rest), want, "{rest:?}");
+        }
     }
 
     #[test]
