@@ -357,16 +357,25 @@ fn adversarial_inputs_get_exact_exit_codes_and_one_line_errors() {
     }
 }
 
+/// `head` (ending in a block scalar's `|`) and `mib` MiB of 1 KiB lines,
+/// indented by `indent`.
+fn big_manifest(head: &str, indent: usize, mib: usize) -> String {
+    let line = format!("{}{}\n", " ".repeat(indent), "x".repeat(1023 - indent));
+    let mut s = String::from(head);
+    for _ in 0..(mib * 1024) {
+        s.push_str(&line);
+    }
+    s
+}
+
 #[test]
 fn a_50_mb_manifest_is_checked() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut s = String::from(
+    let s = big_manifest(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, namespace: db}\ndata:\n  blob: |\n",
+        4,
+        50,
     );
-    let line = format!("    {}\n", "x".repeat(1019));
-    for _ in 0..(50 * 1024) {
-        s.push_str(&line);
-    }
     write(tmp.path(), "big.yaml", &s);
     let out = run(
         &mut binaries().argocd_cnpg_guard(&["check", "big.yaml"]),
@@ -384,13 +393,11 @@ fn a_50_mb_manifest_is_checked() {
 #[test]
 fn a_cluster_over_the_size_limit_is_denied_not_timed_out() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut s = String::from(
+    let s = big_manifest(
         "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: pg\n  namespace: db\n  annotations:\n    blob: |\n",
+        6,
+        4,
     );
-    let line = format!("      {}\n", "x".repeat(1017));
-    for _ in 0..(4 * 1024) {
-        s.push_str(&line);
-    }
     write(tmp.path(), "big.yaml", &s);
     let out = run(
         &mut binaries().argocd_cnpg_guard(&["check", "big.yaml"]),

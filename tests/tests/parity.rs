@@ -129,6 +129,19 @@ fn from_json_report(stdout: &[u8]) -> Seen {
     }
 }
 
+/// Runs `cmd` with `input` on its stdin.
+fn piped(mut cmd: Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn run(mut cmd: Command) -> (Seen, i32) {
     let out = cmd.output().unwrap();
     assert!(
@@ -199,22 +212,10 @@ fn the_browser_report_is_the_cli_report() {
         "store-missing.yaml",
     ] {
         let text = std::fs::read_to_string(fixtures().join("parity").join(name)).unwrap();
-        let mut cmd = bins.argocd_cnpg_guard(&["check", "-", "-o", "json"]);
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
+        let out = piped(
+            bins.argocd_cnpg_guard(&["check", "-", "-o", "json"]),
+            text.as_bytes(),
+        );
         let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
         let files = json!([{"name": "-", "text": text}]).to_string();
         let web: Value =
@@ -295,46 +296,25 @@ fn stdin_is_the_same_as_the_file() {
     let bins = binaries();
     let file = fixtures().join("parity/anchors-merge.yaml");
     let text = std::fs::read(&file).unwrap();
-    let piped = |mut cmd: Command| {
-        use std::io::Write;
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(&text).unwrap();
-        let out = child.wait_with_output().unwrap();
+    let checked = |cmd: Command| {
+        let out = piped(cmd, &text);
         (from_json_report(&out.stdout), out.status.code())
     };
     let (from_file, code) =
         run(bins.argocd_cnpg_guard(&["check", file.to_str().unwrap(), "-o", "json"]));
     assert!(!from_file.findings.is_empty());
-    let a = piped(bins.argocd_cnpg_guard(&["check", "-", "-o", "json"]));
-    let k = piped(bins.kubectl_cnpg_plan(&["check", "-", "-o", "json"]));
+    let a = checked(bins.argocd_cnpg_guard(&["check", "-", "-o", "json"]));
+    let k = checked(bins.kubectl_cnpg_plan(&["check", "-", "-o", "json"]));
     assert_eq!(a, (from_file, Some(code)));
     assert_eq!(k, a);
 }
 
 #[test]
 fn generate_reads_a_stream_from_stdin() {
-    use std::io::Write;
     let file = fixtures().join("parity/list-kind.yaml");
-    let mut child = binaries()
-        .argocd_cnpg_guard(&["generate", "-"])
-        .env("ARGOCD_APP_NAMESPACE", "db")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&std::fs::read(&file).unwrap())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = binaries().argocd_cnpg_guard(&["generate", "-"]);
+    cmd.env("ARGOCD_APP_NAMESPACE", "db");
+    let out = piped(cmd, &std::fs::read(&file).unwrap());
     assert_eq!(
         out.status.code(),
         Some(0),

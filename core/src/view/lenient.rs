@@ -158,7 +158,8 @@ pub fn object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Op
     d.deserialize_any(ObjectVisitor(PhantomData))
 }
 
-struct ListVisitor<T>(PhantomData<T>);
+/// At most `.0` elements (more is an error).
+struct ListVisitor<T>(usize, PhantomData<T>);
 
 /// One list element: an object, or `T::default()` for anything else, so the
 /// positions of the others (and the field paths built from them) stay right.
@@ -171,42 +172,6 @@ impl<'de, T: DeserializeOwned + Default> de::Deserialize<'de> for Element<T> {
 }
 
 impl<'de, T: DeserializeOwned + Default> Visitor<'de> for ListVisitor<T> {
-    type Value = Vec<T>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any value (a list of objects is kept)")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(Element(e)) = seq.next_element::<Element<T>>()? {
-            out.push(e);
-        }
-        Ok(out)
-    }
-    reject_other_shapes!(Vec::new(), scalars);
-    reject_other_shapes!(Vec::new(), null);
-    reject_other_shapes!(Vec::new(), map);
-}
-
-/// A list of objects (wrong-typed elements become defaults, keeping
-/// positions), or empty for anything that is not a list.
-pub fn list<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
-    d: D,
-) -> Result<Vec<T>, D::Error> {
-    d.deserialize_any(ListVisitor(PhantomData))
-}
-
-/// [`list`], failing on the element after the `max`-th (host answers: a
-/// bounded amount of work per request).
-pub fn list_at_most<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
-    d: D,
-    max: usize,
-) -> Result<Vec<T>, D::Error> {
-    d.deserialize_any(CappedList(max, PhantomData))
-}
-
-struct CappedList<T>(usize, PhantomData<T>);
-
-impl<'de, T: DeserializeOwned + Default> Visitor<'de> for CappedList<T> {
     type Value = Vec<T>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any value (a list of objects is kept)")
@@ -229,6 +194,23 @@ impl<'de, T: DeserializeOwned + Default> Visitor<'de> for CappedList<T> {
     reject_other_shapes!(Vec::new(), map);
 }
 
+/// A list of objects (wrong-typed elements become defaults, keeping
+/// positions), or empty for anything that is not a list.
+pub fn list<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
+    d.deserialize_any(ListVisitor(usize::MAX, PhantomData))
+}
+
+/// [`list`], failing on the element after the `max`-th (host answers: a
+/// bounded amount of work per request).
+pub fn list_at_most<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
+    d: D,
+    max: usize,
+) -> Result<Vec<T>, D::Error> {
+    d.deserialize_any(ListVisitor(max, PhantomData))
+}
+
 struct PresentList<T>(PhantomData<T>);
 
 impl<'de, T: DeserializeOwned + Default> Visitor<'de> for PresentList<T> {
@@ -237,7 +219,9 @@ impl<'de, T: DeserializeOwned + Default> Visitor<'de> for PresentList<T> {
         f.write_str("any value (a list of objects is kept)")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        ListVisitor(PhantomData).visit_seq(seq).map(Some)
+        ListVisitor(usize::MAX, PhantomData)
+            .visit_seq(seq)
+            .map(Some)
     }
     reject_other_shapes!(None, scalars);
     reject_other_shapes!(None, null);
