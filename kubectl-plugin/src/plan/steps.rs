@@ -143,14 +143,23 @@ pub(super) struct Moves {
 impl Moves {
     /// Version number moves, `first`'s pair before `second`'s (the edited
     /// line's own move wins when both name the same old version).
+    ///
+    /// The line's own version is kept when its number does not move (a
+    /// source pointed from `pg-v7` to `orders-v7`): the other move must not
+    /// renumber it.
     fn versions(first: &(String, String), second: &(String, String)) -> Vec<(u32, u32)> {
         let mut out: Vec<(u32, u32)> = Vec::new();
-        for (old, new) in [first, second] {
+        let mut own_kept = None;
+        for (i, (old, new)) in [first, second].into_iter().enumerate() {
             if let (Some((_, o)), Some((_, n))) = (lineage::versioned(old), lineage::versioned(new))
-                && o != n
-                && !out.iter().any(|(k, _)| *k == o)
             {
-                out.push((o, n));
+                if o == n {
+                    if i == 0 {
+                        own_kept = Some(o);
+                    }
+                } else if !out.iter().any(|(k, _)| *k == o) && own_kept != Some(o) {
+                    out.push((o, n));
+                }
             }
         }
         out
@@ -566,6 +575,13 @@ mod tests {
         assert!(
             Moves::versions(&("pg".into(), "pg-v2".into()), &("a".into(), "a".into())).is_empty()
         );
+        // The edited line's own number did not move (another base): the
+        // other move leaves its comment alone.
+        let renamed = Moves::versions(
+            &("pg-v7".into(), "orders-v7".into()),
+            &("orders-v7".into(), "orders-v8".into()),
+        );
+        assert!(renamed.is_empty(), "{renamed:?}");
     }
 
     #[test]
