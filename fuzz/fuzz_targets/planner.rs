@@ -140,6 +140,8 @@ struct St {
 struct W {
     st: St,
     lines: Vec<(String, bool)>,
+    /// Lines the plan writes anew (no trailing whitespace of the style).
+    fresh: Vec<usize>,
 }
 
 impl W {
@@ -147,6 +149,7 @@ impl W {
         let mut w = W {
             st,
             lines: Vec::new(),
+            fresh: Vec::new(),
         };
         if st.doc_start {
             w.l(0, "---");
@@ -194,7 +197,9 @@ impl W {
         let last = self.lines.len().saturating_sub(1);
         for (i, (l, _)) in self.lines.iter().enumerate() {
             text.push_str(l);
-            text.push_str(self.st.trailing);
+            if !self.fresh.contains(&i) {
+                text.push_str(self.st.trailing);
+            }
             if i < last || self.st.end_nl {
                 text.push_str(nl);
             }
@@ -287,6 +292,9 @@ struct Flag {
     rec_comment: bool,
     /// `patchesStrategicMerge:` instead of `patches: - path:` in the overlays.
     psm: bool,
+    /// The recovery patch inline in the overlay's kustomization (`patch: |`
+    /// or `|-`, maybe after a `target:`), instead of bootstrap-patch.yaml.
+    inline: Option<(&'static str, bool)>,
 }
 
 #[derive(Debug)]
@@ -454,6 +462,7 @@ fn generate(g: &mut G<'_>) -> Model {
                     init_comment: g.b(),
                     rec_comment: g.b(),
                     psm: g.n(0, 3) == 0,
+                    inline: (g.n(0, 2) == 0).then(|| (g.pick(&["|", "|-"]), g.b())),
                 },
                 init: gen_init(g),
                 source: gen_source(g, &archive, false),
@@ -776,6 +785,7 @@ fn root_kustomization(w: &mut W, flag: &Flag, recovery: bool) {
                 if recovery {
                     w.l(d, &format!("# - {item}{init_cm}"));
                     if !has_rec_line {
+                        w.fresh.push(w.lines.len());
                         w.l(d, "- overlays/recovery");
                     }
                 } else {
@@ -867,22 +877,68 @@ fn render(m: &Model, s: &State) -> Vec<File> {
                 w.l(w.i(0), "bootstrap:");
                 init_block(w, init, w.i(w.i(0)));
             });
-            add("overlays/recovery/kustomization.yaml", st(7), false, &|w| {
-                kustomization(w, &["../../base"], Some(flag.psm))
-            });
-            add(
-                "overlays/recovery/bootstrap-patch.yaml",
-                st(8),
-                true,
-                &|w| {
-                    if w.st.comments {
-                        w.l(0, "# Disaster recovery: restore FROM the previous lineage.");
+            let patch = |w: &mut W| {
+                if w.st.comments {
+                    w.l(0, "# Disaster recovery: restore FROM the previous lineage.");
+                }
+                head(w, m, "Cluster", "postgresql.cnpg.io/v1");
+                w.l(0, "spec:");
+                recovery_blocks(w, source, &m.archive, s, None);
+            };
+            match flag.inline {
+                None => {
+                    add("overlays/recovery/kustomization.yaml", st(7), false, &|w| {
+                        kustomization(w, &["../../base"], Some(flag.psm))
+                    });
+                    add(
+                        "overlays/recovery/bootstrap-patch.yaml",
+                        st(8),
+                        true,
+                        &patch,
+                    );
+                }
+                Some((header, target)) => {
+                    // A tab cannot end a line of a block scalar's indentation.
+                    let mut outer = st(7);
+                    if outer.trailing.contains('\t') {
+                        outer.trailing = "  ";
                     }
-                    head(w, m, "Cluster", "postgresql.cnpg.io/v1");
-                    w.l(0, "spec:");
-                    recovery_blocks(w, source, &m.archive, s, None);
-                },
-            );
+                    add("overlays/recovery/kustomization.yaml", outer, true, &|w| {
+                        kustomization(w, &["../../base"], None);
+                        w.c(
+                            0,
+                            "The recovery patch, inline (a strategic merge of the Cluster).",
+                        );
+                        w.l(0, "patches:");
+                        let d = w.dash(0);
+                        let col = if target {
+                            w.l(d, "- target: {kind: Cluster, name: pg}");
+                            w.l(d + 2, &format!("patch: {header}"));
+                            d + 2
+                        } else {
+                            w.l(d, &format!("- patch: {header}"));
+                            d
+                        };
+                        let mut inner = W::new(St {
+                            bom: false,
+                            doc_start: false,
+                            crlf: false,
+                            trailing: "",
+                            end_nl: true,
+                            ..outer
+                        });
+                        patch(&mut inner);
+                        for (l, edit) in inner.lines {
+                            let l = if l.is_empty() {
+                                l
+                            } else {
+                                format!("{}{l}", " ".repeat(col + 2 + w.st.ind))
+                            };
+                            w.lines.push((l, edit));
+                        }
+                    });
+                }
+            }
         }
         Layout_::SingleInit { other_doc, .. } | Layout_::SingleRec { other_doc, .. } => {
             let other = *other_doc;
@@ -1282,6 +1338,39 @@ fn run(data: &[u8]) {
     } else {
         "/spec/plugins/0/parameters/serverName"
     };
+    // The recovery document afterwards: source at the restored lineage, on
+    // the archive's store; database, owner, secret and target as planned.
+    let point_source = |doc: &mut Value| {
+        let rec = "/spec/bootstrap/recovery";
+        let s = source.unwrap();
+        let form = if s.inline {
+            "barmanObjectStore"
+        } else {
+            "plugin/parameters"
+        };
+        set(
+            doc,
+            &format!("/spec/externalClusters/0/{form}/serverName"),
+            json!(from),
+        );
+        if !s.inline {
+            set(
+                doc,
+                "/spec/externalClusters/0/plugin/parameters/barmanObjectName",
+                json!(src_store_after),
+            );
+        }
+        set(doc, &format!("{rec}/database"), json!(want_db));
+        set(doc, &format!("{rec}/owner"), json!(want_owner));
+        if let (Some(sec), None) = (init.and_then(|i| i.secret.as_ref()), &s.secret) {
+            set(doc, &format!("{rec}/secret"), json!({"name": sec}));
+        }
+        match &target_value {
+            Some(t) => set(doc, &format!("{rec}/recoveryTarget"), t.clone()),
+            None => remove(doc, &format!("{rec}/recoveryTarget")),
+        }
+    };
+    let inline_patch = matches!(&m.layout, Layout_::Overlays { flag, .. } if flag.inline.is_some());
     for (((display, btext), (_, atext)), w) in texts.iter().zip(&after).zip(&want) {
         same_bytes(display, btext, &w.text, &w.edit, w.inserts, atext);
         // Values.
@@ -1309,7 +1398,6 @@ fn run(data: &[u8]) {
                 if display == "cluster.yaml" {
                     set(doc, archive_ptr, json!(to));
                 }
-                let rec = "/spec/bootstrap/recovery";
                 if let Layout_::SingleInit {
                     init, existing_ec, ..
                 } = &m.layout
@@ -1354,34 +1442,27 @@ fn run(data: &[u8]) {
                     list.push(entry);
                     set(doc, "/spec/externalClusters", Value::Array(list));
                 } else {
-                    let s = source.unwrap();
-                    let form = if s.inline {
-                        "barmanObjectStore"
-                    } else {
-                        "plugin/parameters"
-                    };
-                    set(
-                        doc,
-                        &format!("/spec/externalClusters/0/{form}/serverName"),
-                        json!(from),
-                    );
-                    if !s.inline {
-                        set(
-                            doc,
-                            "/spec/externalClusters/0/plugin/parameters/barmanObjectName",
-                            json!(src_store_after),
-                        );
-                    }
-                    set(doc, &format!("{rec}/database"), json!(want_db));
-                    set(doc, &format!("{rec}/owner"), json!(want_owner));
-                    if let (Some(sec), None) = (init.and_then(|i| i.secret.as_ref()), &s.secret) {
-                        set(doc, &format!("{rec}/secret"), json!({"name": sec}));
-                    }
-                    match &target_value {
-                        Some(t) => set(doc, &format!("{rec}/recoveryTarget"), t.clone()),
-                        None => remove(doc, &format!("{rec}/recoveryTarget")),
-                    }
+                    point_source(doc);
                 }
+            }
+            "overlays/recovery/kustomization.yaml" if inline_patch => {
+                // The patch is a string: its documents, as the planner reads them.
+                let patch = "/patches/0/patch";
+                let inner = |v: &Value| read(v.pointer(patch).and_then(Value::as_str).unwrap());
+                let mut want_inner = inner(&expect[0]);
+                point_source(&mut want_inner[0]);
+                let mut got = read(atext);
+                let got_inner = inner(&got[0]);
+                assert!(
+                    got_inner == want_inner,
+                    "{display}: the inline patch reads back\n{}\nexpected\n{}\n--- before\n{btext}\n--- after\n{atext}",
+                    serde_json::to_string_pretty(&got_inner).unwrap(),
+                    serde_json::to_string_pretty(&want_inner).unwrap()
+                );
+                set(&mut got[0], patch, json!(""));
+                set(&mut expect[0], patch, json!(""));
+                assert_eq!(got, expect, "{display}: outside the patch\n{atext}");
+                continue;
             }
             _ => {}
         }
