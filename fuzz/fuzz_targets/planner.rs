@@ -292,9 +292,23 @@ struct Flag {
     rec_comment: bool,
     /// `patchesStrategicMerge:` instead of `patches: - path:` in the overlays.
     psm: bool,
-    /// The recovery patch inline in the overlay's kustomization (`patch: |`
-    /// or `|-`, maybe after a `target:`), instead of bootstrap-patch.yaml.
-    inline: Option<(&'static str, bool)>,
+    /// How the recovery overlay writes its patch.
+    form: Form,
+    /// JSON6902: the source's serverName in an operation of its own.
+    sn_op: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    /// A strategic-merge file, bootstrap-patch.yaml.
+    File,
+    /// A strategic merge inline in the overlay's kustomization (`patch: |`
+    /// or `|-`), maybe after a `target:`.
+    Inline(&'static str, bool),
+    /// JSON6902 operations inline (`patch: |` or `|-`, after the target).
+    OpsInline(&'static str),
+    /// JSON6902 operations in recovery-ops.yaml.
+    OpsFile,
 }
 
 #[derive(Debug)]
@@ -462,7 +476,13 @@ fn generate(g: &mut G<'_>) -> Model {
                     init_comment: g.b(),
                     rec_comment: g.b(),
                     psm: g.n(0, 3) == 0,
-                    inline: (g.n(0, 2) == 0).then(|| (g.pick(&["|", "|-"]), g.b())),
+                    form: match g.n(0, 5) {
+                        0 => Form::Inline(g.pick(&["|", "|-"]), g.b()),
+                        1 => Form::OpsInline(g.pick(&["|", "|-"])),
+                        2 => Form::OpsFile,
+                        _ => Form::File,
+                    },
+                    sn_op: g.b(),
                 },
                 init: gen_init(g),
                 source: gen_source(g, &archive, false),
@@ -584,31 +604,46 @@ fn recovery_blocks(w: &mut W, src: &Source, a: &Archive, s: &State, extra_ec: Op
     w.l(c1, "bootstrap:");
     let c2 = w.i(c1);
     w.l(c2, "recovery:");
-    let c3 = w.i(c2);
-    w.l(c3, &format!("source: {}", src.name));
-    if let Some(db) = &s.database {
-        w.l(c3, &format!("database: {db}"));
-    }
-    if let Some(o) = &s.owner {
-        w.l(c3, &format!("owner: {o}"));
-    }
-    if let Some(sec) = &src.secret {
-        w.l(c3, "secret:");
-        w.l(w.i(c3), &format!("name: {sec}"));
-    }
-    if src.stale_target {
-        w.e(c3, "recoveryTarget:");
-        w.e(w.i(c3), "targetTime: \"2020-01-01 00:00:00\"");
-    }
+    recovery_keys(w, w.i(c2), src, s);
     w.gap();
     w.l(c1, "externalClusters:");
     let d = w.dash(c1);
-    let c = d + 2;
     if let Some(n) = extra_ec {
         w.l(d, &format!("- name: {n}"));
-        w.l(c, "connectionParameters: {host: old-db, dbname: postgres}");
+        w.l(
+            d + 2,
+            "connectionParameters: {host: old-db, dbname: postgres}",
+        );
     }
+    source_entry(w, d, src, a, s, true);
+}
+
+/// The keys of the recovery block, at `col`.
+fn recovery_keys(w: &mut W, col: usize, src: &Source, s: &State) {
+    w.l(col, &format!("source: {}", src.name));
+    if let Some(db) = &s.database {
+        w.l(col, &format!("database: {db}"));
+    }
+    if let Some(o) = &s.owner {
+        w.l(col, &format!("owner: {o}"));
+    }
+    if let Some(sec) = &src.secret {
+        w.l(col, "secret:");
+        w.l(w.i(col), &format!("name: {sec}"));
+    }
+    if src.stale_target {
+        w.e(col, "recoveryTarget:");
+        w.e(w.i(col), "targetTime: \"2020-01-01 00:00:00\"");
+    }
+}
+
+/// The recovery source's `externalClusters` item, its `-` at `d` (its
+/// serverName in it unless `with_sn` is false: a JSON6902 operation of its
+/// own writes it).
+fn source_entry(w: &mut W, d: usize, src: &Source, a: &Archive, s: &State, with_sn: bool) {
+    let c = d + 2;
     w.l(d, &format!("- name: {}", src.name));
+    let sn = s.src_sn.as_ref().filter(|_| with_sn);
     let sn_kv = |sn: &str| format!("serverName: {}", q(sn, src.q));
     let cm = sn_comment(src.cmt, src.sn.as_deref(), s.src_sn.as_deref());
     if src.inline {
@@ -618,7 +653,7 @@ fn recovery_blocks(w: &mut W, src: &Source, a: &Archive, s: &State, extra_ec: Op
         if a.endpoint || !a.inline {
             w.l(c2, &format!("endpointURL: {}", q(ENDPOINT, Q::D)));
         }
-        if let Some(sn) = &s.src_sn {
+        if let Some(sn) = sn {
             w.l(c2, &format!("{}{cm}", sn_kv(sn)));
         }
         return;
@@ -628,21 +663,66 @@ fn recovery_blocks(w: &mut W, src: &Source, a: &Archive, s: &State, extra_ec: Op
     w.l(c2, &format!("name: {PLUGIN}"));
     let store = format!("barmanObjectName: {}", s.src_store);
     if src.flow {
-        match &s.src_sn {
+        match sn {
             Some(sn) => {
                 let line = format!("parameters: {{{store}, {}}}{cm}", sn_kv(sn));
                 w.put(c2, &line, src.sn.is_none());
             }
-            None => w.e(c2, &format!("parameters: {{{store}}}")),
+            // Rewritten when the plan inserts the serverName here.
+            None => w.put(c2, &format!("parameters: {{{store}}}"), src.sn.is_none()),
         }
     } else {
         w.l(c2, "parameters:");
         let c3 = w.i(c2);
         w.l(c3, &store);
-        if let Some(sn) = &s.src_sn {
+        if let Some(sn) = sn {
             w.l(c3, &format!("{}{cm}", sn_kv(sn)));
         }
     }
+}
+
+/// The recovery patch as JSON6902 operations, a list at `d`.
+fn ops(w: &mut W, d: usize, src: &Source, a: &Archive, s: &State, sn_op: bool) {
+    let c = d + 2;
+    w.l(d, "- op: add");
+    w.l(c, "path: /spec/bootstrap");
+    w.l(c, "value:");
+    w.l(w.i(c), "recovery:");
+    recovery_keys(w, w.i(w.i(c)), src, s);
+    w.l(d, "- op: add");
+    w.l(c, "path: /spec/externalClusters");
+    w.l(c, "value:");
+    source_entry(w, w.dash(c), src, a, s, !sn_op);
+    if let (true, Some(sn)) = (sn_op, &s.src_sn) {
+        let form = if src.inline {
+            "barmanObjectStore"
+        } else {
+            "plugin/parameters"
+        };
+        let cm = sn_comment(src.cmt, src.sn.as_deref(), Some(sn));
+        w.l(d, "- op: add");
+        w.l(
+            c,
+            &format!("path: /spec/externalClusters/0/{form}/serverName"),
+        );
+        w.l(c, &format!("value: {}{cm}", q(sn, src.q)));
+    }
+}
+
+/// What JSON6902 `add` operations mean, applied to an empty Cluster.
+fn ops_meaning(ops: &Value) -> Value {
+    let mut doc = json!({"spec": {}});
+    for op in ops.as_array().unwrap() {
+        assert_eq!(op["op"], "add", "{op}");
+        let path = op["path"].as_str().unwrap();
+        let (parent, key) = path.rsplit_once('/').unwrap();
+        match doc.pointer_mut(parent).unwrap() {
+            Value::Object(m) => drop(m.insert(key.to_string(), op["value"].clone())),
+            Value::Array(a) => a.insert(key.parse().unwrap(), op["value"].clone()),
+            other => panic!("{path}: {other}"),
+        }
+    }
+    doc
 }
 
 fn init_block(w: &mut W, init: &Init, col: usize) {
@@ -885,8 +965,17 @@ fn render(m: &Model, s: &State) -> Vec<File> {
                 w.l(0, "spec:");
                 recovery_blocks(w, source, &m.archive, s, None);
             };
-            match flag.inline {
-                None => {
+            let ops_patch = |w: &mut W| {
+                w.c(0, "Disaster recovery as JSON6902 operations.");
+                ops(w, w.dash(0), source, &m.archive, s, flag.sn_op)
+            };
+            let target_lines = |w: &mut W, d: usize| {
+                w.l(d + 2, "target:");
+                w.l(w.i(d + 2), "kind: Cluster");
+                w.l(w.i(d + 2), &format!("name: {CLUSTER}"));
+            };
+            match flag.form {
+                Form::File => {
                     add("overlays/recovery/kustomization.yaml", st(7), false, &|w| {
                         kustomization(w, &["../../base"], Some(flag.psm))
                     });
@@ -897,7 +986,24 @@ fn render(m: &Model, s: &State) -> Vec<File> {
                         &patch,
                     );
                 }
-                Some((header, target)) => {
+                Form::OpsFile => {
+                    add("overlays/recovery/kustomization.yaml", st(7), false, &|w| {
+                        kustomization(w, &["../../base"], None);
+                        w.l(0, "patches:");
+                        let d = w.dash(0);
+                        w.l(d, "- path: recovery-ops.yaml");
+                        target_lines(w, d);
+                    });
+                    add(
+                        "overlays/recovery/recovery-ops.yaml",
+                        st(8),
+                        true,
+                        &ops_patch,
+                    );
+                }
+                Form::Inline(header, _) | Form::OpsInline(header) => {
+                    let json6902 = matches!(flag.form, Form::OpsInline(_));
+                    let target = matches!(flag.form, Form::Inline(_, true)) || json6902;
                     // A tab cannot end a line of a block scalar's indentation.
                     let mut outer = st(7);
                     if outer.trailing.contains('\t') {
@@ -905,14 +1011,17 @@ fn render(m: &Model, s: &State) -> Vec<File> {
                     }
                     add("overlays/recovery/kustomization.yaml", outer, true, &|w| {
                         kustomization(w, &["../../base"], None);
-                        w.c(
-                            0,
-                            "The recovery patch, inline (a strategic merge of the Cluster).",
-                        );
+                        w.c(0, "The recovery patch, inline.");
                         w.l(0, "patches:");
                         let d = w.dash(0);
                         let col = if target {
-                            w.l(d, "- target: {kind: Cluster, name: pg}");
+                            if json6902 {
+                                w.l(d, "- target:");
+                                w.l(w.i(d + 2), "kind: Cluster");
+                                w.l(w.i(d + 2), &format!("name: {CLUSTER}"));
+                            } else {
+                                w.l(d, "- target: {kind: Cluster, name: pg}");
+                            }
                             w.l(d + 2, &format!("patch: {header}"));
                             d + 2
                         } else {
@@ -927,7 +1036,11 @@ fn render(m: &Model, s: &State) -> Vec<File> {
                             end_nl: true,
                             ..outer
                         });
-                        patch(&mut inner);
+                        if json6902 {
+                            ops_patch(&mut inner);
+                        } else {
+                            patch(&mut inner);
+                        }
                         for (l, edit) in inner.lines {
                             let l = if l.is_empty() {
                                 l
@@ -1370,7 +1483,37 @@ fn run(data: &[u8]) {
             None => remove(doc, &format!("{rec}/recoveryTarget")),
         }
     };
-    let inline_patch = matches!(&m.layout, Layout_::Overlays { flag, .. } if flag.inline.is_some());
+    let form = match &m.layout {
+        Layout_::Overlays { flag, .. } => Some(flag.form),
+        _ => None,
+    };
+    let inline_patch = matches!(form, Some(Form::Inline(..) | Form::OpsInline(_)));
+    let json6902 = matches!(form, Some(Form::OpsInline(_) | Form::OpsFile));
+    // JSON6902 operations: the same operations (op, path), meaning the
+    // recovery document as planned.
+    let check_ops = |display: &str, before: &Value, after: &Value, atext: &str| {
+        let shape = |v: &Value| -> Vec<(Value, Value)> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|o| (o["op"].clone(), o["path"].clone()))
+                .collect()
+        };
+        assert_eq!(
+            shape(before),
+            shape(after),
+            "{display}: the operations\n{atext}"
+        );
+        let mut want = ops_meaning(before);
+        point_source(&mut want);
+        let got = ops_meaning(after);
+        assert!(
+            got == want,
+            "{display}: the operations mean\n{}\nexpected\n{}\n--- after\n{atext}",
+            serde_json::to_string_pretty(&got).unwrap(),
+            serde_json::to_string_pretty(&want).unwrap()
+        );
+    };
     for (((display, btext), (_, atext)), w) in texts.iter().zip(&after).zip(&want) {
         same_bytes(display, btext, &w.text, &w.edit, w.inserts, atext);
         // Values.
@@ -1445,14 +1588,23 @@ fn run(data: &[u8]) {
                     point_source(doc);
                 }
             }
+            "overlays/recovery/recovery-ops.yaml" => {
+                check_ops(display, &expect[0], &read(atext)[0], atext);
+                continue;
+            }
             "overlays/recovery/kustomization.yaml" if inline_patch => {
                 // The patch is a string: its documents, as the planner reads them.
                 let patch = "/patches/0/patch";
                 let inner = |v: &Value| read(v.pointer(patch).and_then(Value::as_str).unwrap());
                 let mut want_inner = inner(&expect[0]);
-                point_source(&mut want_inner[0]);
                 let mut got = read(atext);
                 let got_inner = inner(&got[0]);
+                if json6902 {
+                    check_ops(display, &want_inner[0], &got_inner[0], atext);
+                    want_inner = got_inner.clone();
+                } else {
+                    point_source(&mut want_inner[0]);
+                }
                 assert!(
                     got_inner == want_inner,
                     "{display}: the inline patch reads back\n{}\nexpected\n{}\n--- before\n{btext}\n--- after\n{atext}",
