@@ -4,7 +4,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 c="$root/fuzz/corpus"
-mkdir -p "$c"/{policy_raw,policy_structured,manifests,cron,settings,spans}
+mkdir -p "$c"/{policy_raw,policy_structured,manifests,cron,settings,spans,planner}
+# planner: the input bytes choose a generated database (fuzz_targets/planner.rs);
+# it starts from an empty corpus.
 for f in "$root"/policy/test_data/*.json; do
   case "$f" in *.context.json) continue ;; esac
   # validate's payload: {"request": ..., "settings": {}}
