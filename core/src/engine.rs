@@ -109,9 +109,11 @@ impl<'a> Cx<'a> {
                 let scope = namespace.map_or("all namespaces".to_string(), |ns| {
                     format!("namespace '{ns}'")
                 });
-                self.errors
-                    .borrow_mut()
-                    .push(format!("listing {} in {scope} failed: {e}", kind.plural()));
+                self.errors.borrow_mut().push(format!(
+                    "listing {} in {scope} failed: {}",
+                    kind.plural(),
+                    first_line_bounded(&e)
+                ));
                 None
             }
         };
@@ -178,6 +180,26 @@ impl<'a> Cx<'a> {
     /// True when lookups come from a rendered bundle rather than the cluster.
     pub fn render_mode(&self) -> bool {
         self.settings.context_source == ContextSource::Render
+    }
+}
+
+/// Longest host error text kept in a `context-unavailable` finding.
+const MAX_HOST_ERROR_CHARS: usize = 150;
+
+/// The first line of a host's error, bounded: a host may hand over a whole
+/// error chain with a backtrace (policy-server does with `RUST_BACKTRACE`
+/// set), and an admission warning is one line that Kubernetes may truncate.
+fn first_line_bounded(e: &str) -> String {
+    let line = e
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    if line.chars().count() > MAX_HOST_ERROR_CHARS {
+        let cut: String = line.chars().take(MAX_HOST_ERROR_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        line.to_string()
     }
 }
 
@@ -317,7 +339,7 @@ fn finish(cx: Cx<'_>, exempt: BTreeMap<String, String>) -> Verdict {
             severity,
             "spec".to_string(),
             format!("{}; checks that need those objects were skipped", errors.join("; ")),
-            "grant the policy access to ObjectStores, Clusters and Backups (contextAwareResources) or retry; set contextErrors: deny to fail closed".to_string(),
+            "grant the policy access to ObjectStores, Clusters, Backups, ScheduledBackups and NetworkPolicies (contextAwareResources) or retry; set contextErrors: deny to fail closed".to_string(),
         ));
     }
     findings.sort_by(|a, b| {

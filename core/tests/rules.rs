@@ -802,6 +802,54 @@ fn lookup_failures_follow_the_context_errors_setting() {
     assert!(!evaluate(&req, &strict, &Failing).accepted);
 }
 
+/// A host that answers with a whole error chain and backtrace (policy-server
+/// with RUST_BACKTRACE set) still gives a one-line, bounded finding.
+struct Verbose;
+impl Lookup for Verbose {
+    fn object_stores(&self, _: Option<&str>) -> Result<Vec<ObjectStore>, String> {
+        Err(format!(
+            "Host error: {}\n\nStack backtrace:\n   0: anyhow::error\n   1: policy_evaluator::callback",
+            "x".repeat(400)
+        ))
+    }
+    fn clusters(&self, _: Option<&str>) -> Result<Vec<Cluster>, String> {
+        Ok(Vec::new())
+    }
+    fn backups(&self, _: &str) -> Result<Vec<Backup>, String> {
+        Ok(Vec::new())
+    }
+    fn scheduled_backups(&self, _: &str) -> Result<Vec<Backup>, String> {
+        Ok(Vec::new())
+    }
+    fn network_policies(
+        &self,
+        _: &str,
+    ) -> Result<Vec<cnpg_guard_core::view::NetworkPolicy>, String> {
+        Ok(Vec::new())
+    }
+}
+
+#[test]
+fn host_errors_are_cut_to_their_first_line() {
+    let c = Object::from_value(&cluster("pg", Some("pg-v1"), None));
+    let req = Request {
+        operation: Operation::Create,
+        object: Some(&c),
+        old_object: None,
+        namespace: "db",
+    };
+    let v = evaluate(&req, &Settings::default(), &Verbose);
+    let f = finding(&v, "context-unavailable");
+    assert!(!f.message.contains("backtrace"), "{}", f.message);
+    assert!(!f.text.contains('\n'));
+    assert!(f.message.len() < 400, "{}", f.message.len());
+    assert!(
+        f.fix.contains("ScheduledBackups and NetworkPolicies"),
+        "{}",
+        f.fix
+    );
+}
+
 #[test]
 fn odd_input_never_panics() {
     let odd = [

@@ -212,6 +212,38 @@ fn audit_instance_is_create_only_and_never_mutates() {
         settings.severity.get("archive-not-empty"),
         Some(&Level::Off)
     );
+    // The audit scanner records an allowed request as "pass", warnings and
+    // all: every rule that does not deny by default must be raised to deny
+    // (or off) here, or it never reaches a PolicyReport.
+    for rule in cnpg_guard_core::RULES {
+        if rule.default == Level::Deny || rule.id == "context-unavailable" {
+            continue;
+        }
+        assert!(
+            matches!(
+                settings.severity.get(rule.id),
+                Some(Level::Deny | Level::Off)
+            ),
+            "{}: warn in an audit instance is reported as pass",
+            rule.id
+        );
+    }
+    // The scanner reads the PolicyReport category and severity from these.
+    for name in [
+        "policy/examples/audit-policy.yaml",
+        "policy/examples/cluster-admission-policy.yaml",
+    ] {
+        let doc = yaml(name);
+        for key in [
+            "io.kubewarden.policy.category",
+            "io.kubewarden.policy.severity",
+        ] {
+            assert_eq!(
+                doc["metadata"]["annotations"][key], meta["annotations"][key],
+                "{name}: {key}"
+            );
+        }
+    }
     // No rule may mutate in an instance that cannot.
     for rule in RULES.iter().filter(|r| r.mutating) {
         let level = settings
