@@ -67,6 +67,8 @@ pub fn ensure_wasm_bindgen(root: &Path) -> Result<PathBuf> {
     scrub_build_script_env(&mut cmd);
     // Not --locked: the CLI's lock file pins crates (webpki-roots 1.0.11)
     // some registry mirrors do not carry; the version itself is exact.
+    // --debug: builds in ~1.5 min instead of ~4 on 2 cores, and writes the
+    // same glue and module byte for byte (0.8 s instead of 0.2 s per run).
     let status = cmd
         .current_dir(root)
         .args([
@@ -74,6 +76,7 @@ pub fn ensure_wasm_bindgen(root: &Path) -> Result<PathBuf> {
             "wasm-bindgen-cli",
             "--version",
             &format!("={WASM_BINDGEN_VERSION}"),
+            "--debug",
             "--root",
         ])
         .arg(&tools)
