@@ -1,9 +1,11 @@
 //! Regressions found by fuzzing (`fuzz/`, README "Hardening"). Each case
 //! `test_data/regressions/planner/<case>/` is a database directory
 //! (`before/`) and the files the plan writes (`after/`, byte for byte;
-//! a file absent from `after/` must not change). Planned with the default
-//! flags through the library the binary uses, then planned again: the
-//! written tree moves on to the next lineage.
+//! a file absent from `after/` must not change). Planned through the
+//! library the binary uses, with the default flags or those in `<case>/flags`
+//! (`from-lineage=...`, `database=...`, `owner=...`, one a line), then
+//! planned again with the default flags: the written tree moves on to the
+//! next lineage.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,7 +18,30 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cnpg_plan::plan::{PlanInput, plan_recovery};
+use cnpg_plan::plan::{PlanInput, Restore, plan_recovery};
+
+fn flags(case: &Path) -> PlanInput {
+    let mut input = PlanInput::default();
+    let Ok(text) = fs::read_to_string(case.join("flags")) else {
+        return input;
+    };
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let (k, v) = line.split_once('=').unwrap();
+        let v = Some(v.to_string());
+        match k {
+            "from-lineage" => {
+                input.restore = Restore {
+                    from_lineage: v,
+                    ..input.restore
+                }
+            }
+            "database" => input.database = v,
+            "owner" => input.owner = v,
+            other => panic!("{}: unknown flag {other}", case.display()),
+        }
+    }
+    input
+}
 
 fn files(dir: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
@@ -49,7 +74,7 @@ fn planner_regressions_plan_exactly_the_recorded_files() {
     for case in cases {
         let before = case.join("before");
         let want = files(&case.join("after"));
-        let plan = plan_recovery(&before, &PlanInput::default())
+        let plan = plan_recovery(&before, &flags(&case))
             .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
         let mut written = files(&before);
         for c in &plan.changes {

@@ -144,22 +144,23 @@ impl Moves {
     /// Version number moves, `first`'s pair before `second`'s (the edited
     /// line's own move wins when both name the same old version).
     ///
-    /// The line's own version is kept when its number does not move (a
-    /// source pointed from `pg-v7` to `orders-v7`): the other move must not
-    /// renumber it.
+    /// The line's own version is kept when it has no new number (a source
+    /// pointed from `pg-v7` to `orders-v7`, or to `legacy`): the other move
+    /// must not renumber it.
     fn versions(first: &(String, String), second: &(String, String)) -> Vec<(u32, u32)> {
         let mut out: Vec<(u32, u32)> = Vec::new();
-        let mut own_kept = None;
-        for (i, (old, new)) in [first, second].into_iter().enumerate() {
+        let own_kept = match (lineage::versioned(&first.0), lineage::versioned(&first.1)) {
+            (Some((_, o)), Some((_, n))) if o == n => Some(o),
+            (Some((_, o)), None) => Some(o),
+            _ => None,
+        };
+        for (old, new) in [first, second] {
             if let (Some((_, o)), Some((_, n))) = (lineage::versioned(old), lineage::versioned(new))
+                && o != n
+                && own_kept != Some(o)
+                && !out.iter().any(|(k, _)| *k == o)
             {
-                if o == n {
-                    if i == 0 {
-                        own_kept = Some(o);
-                    }
-                } else if !out.iter().any(|(k, _)| *k == o) && own_kept != Some(o) {
-                    out.push((o, n));
-                }
+                out.push((o, n));
             }
         }
         out
@@ -582,6 +583,11 @@ mod tests {
             &("orders-v7".into(), "orders-v8".into()),
         );
         assert!(renamed.is_empty(), "{renamed:?}");
+        let unversioned = Moves::versions(
+            &("pg-v1".into(), "legacy-pg".into()),
+            &("pg-v1".into(), "pg-v2".into()),
+        );
+        assert!(unversioned.is_empty(), "{unversioned:?}");
     }
 
     #[test]
