@@ -332,6 +332,8 @@ enum Layout_ {
 struct Model {
     namespace: bool,
     labels: bool,
+    /// Single file: the archive written before the bootstrap.
+    archive_first: bool,
     archive: Archive,
     layout: Layout_,
     styles: Vec<St>,
@@ -502,6 +504,7 @@ fn generate(g: &mut G<'_>) -> Model {
     Model {
         namespace: !g.b() || g.b(),
         labels: g.b(),
+        archive_first: g.b(),
         archive,
         layout,
         styles,
@@ -591,6 +594,7 @@ fn archive_block(w: &mut W, a: &Archive, s: &State) {
         if a.sn_first {
             sn_line(w, c2);
         }
+        w.c(c2, "the ObjectStore in this namespace");
         w.l(c2, "barmanObjectName: store");
         if !a.sn_first {
             sn_line(w, c2);
@@ -621,6 +625,7 @@ fn recovery_blocks(w: &mut W, src: &Source, a: &Archive, s: &State, extra_ec: Op
 /// The keys of the recovery block, at `col`.
 fn recovery_keys(w: &mut W, col: usize, src: &Source, s: &State) {
     w.l(col, &format!("source: {}", src.name));
+    w.c(col, "the newest backup of the lineage, replayed to the end");
     if let Some(db) = &s.database {
         w.l(col, &format!("database: {db}"));
     }
@@ -658,6 +663,7 @@ fn source_entry(w: &mut W, d: usize, src: &Source, a: &Archive, s: &State, with_
         }
         return;
     }
+    w.c(c, "reads the archive of the previous lineage");
     w.l(c, "plugin:");
     let c2 = w.i(c);
     w.l(c2, &format!("name: {PLUGIN}"));
@@ -776,11 +782,16 @@ fn cluster(w: &mut W, m: &Model, s: &State) {
         Layout_::SingleInit {
             init, existing_ec, ..
         } => {
+            if m.archive_first {
+                archive_block(w, &m.archive, s);
+            }
             if let Some(init) = init {
                 w.l(c1, "bootstrap:");
                 init_block(w, init, w.i(c1));
             }
-            archive_block(w, &m.archive, s);
+            if !m.archive_first {
+                archive_block(w, &m.archive, s);
+            }
             if let Some(n) = existing_ec {
                 w.l(c1, "externalClusters:");
                 let d = w.dash(c1);
@@ -792,9 +803,15 @@ fn cluster(w: &mut W, m: &Model, s: &State) {
             }
         }
         Layout_::SingleRec { source, .. } => {
+            if m.archive_first {
+                archive_block(w, &m.archive, s);
+                w.gap();
+            }
             recovery_blocks(w, source, &m.archive, s, None);
-            w.gap();
-            archive_block(w, &m.archive, s);
+            if !m.archive_first {
+                w.gap();
+                archive_block(w, &m.archive, s);
+            }
         }
         Layout_::Overlays { .. } => archive_block(w, &m.archive, s),
     }
