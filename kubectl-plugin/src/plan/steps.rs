@@ -84,9 +84,15 @@ pub(super) fn source_lineage(
     };
     let number = chosen.strip_prefix('v').unwrap_or(chosen);
     let name = if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
-        let base = lineage::versioned(&arch.server_name)
-            .map_or_else(|| arch.server_name.clone(), |(b, _)| b);
-        format!("{base}-v{}", number.trim_start_matches('0'))
+        match lineage::versioned(&arch.server_name) {
+            // The current lineage, as it is written (`pg-v05` for `v5`).
+            Some((_, n)) if number.parse::<u32>().ok() == Some(n) => arch.server_name.clone(),
+            versioned => {
+                let base = versioned.map_or_else(|| arch.server_name.clone(), |(b, _)| b);
+                let digits = number.trim_start_matches('0');
+                format!("{base}-v{}", if digits.is_empty() { "0" } else { digits })
+            }
+        }
     } else {
         chosen.to_string()
     };
@@ -631,6 +637,17 @@ mod tests {
         assert_eq!(pick(Some("6")).unwrap(), "pg-v6");
         assert_eq!(pick(Some("v06")).unwrap(), "pg-v6");
         assert_eq!(pick(Some("old-cluster")).unwrap(), "old-cluster");
+        assert_eq!(pick(Some("v0")).unwrap(), "pg-v0");
+        assert_eq!(pick(Some("v007")).unwrap(), "pg-v7");
+        // The current lineage as written, zero-padded or not.
+        let padded = Lineage {
+            server_name: "pg-v05".into(),
+            ..arch.clone()
+        };
+        let from =
+            |c| source_lineage(&padded, "pg-v6", Some(c), &mut Vec::new()).map(|l| l.server_name);
+        assert_eq!(from("v5").unwrap(), "pg-v05");
+        assert_eq!(from("v4").unwrap(), "pg-v4");
         assert!(pick(Some("v8")).is_err());
         assert!(pick(Some("pg-v9")).is_err());
     }
