@@ -1103,12 +1103,14 @@ struct Flags {
 fn gen_flags(g: &mut G<'_>, arch_eff: &str) -> Flags {
     // The archive's version (1 for an unversioned name: its next is -v2).
     let n = versioned(arch_eff).map_or(1, |(_, n)| n);
-    let from = match g.n(0, 7) {
+    let from = match g.n(0, 8) {
         // An older lineage (or the current one, spelled out).
         0 => Some(format!("v{}", n.saturating_sub(g.n(0, 3)).max(1))),
         // The lineage the recovery archives to, or a later one: refused.
         1 => Some(format!("v{}", n.saturating_add(g.n(1, 2)))),
         2 => Some("legacy-pg".to_string()),
+        // Zero-padded, or lineage 0.
+        3 => Some(format!("v0{}", n.saturating_sub(g.n(0, 1)))),
         _ => None,
     };
     Flags {
@@ -1333,8 +1335,15 @@ fn run(data: &[u8]) {
         Some(chosen) => {
             let number = chosen.strip_prefix('v').unwrap_or(chosen);
             let name = if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
-                let base = versioned(&arch_eff).map_or_else(|| arch_eff.clone(), |(b, _)| b);
-                format!("{base}-v{}", number.trim_start_matches('0'))
+                match versioned(&arch_eff) {
+                    // The current lineage as it is written (`pg-v05` for `v5`).
+                    Some((_, n)) if number.parse::<u32>().ok() == Some(n) => arch_eff.clone(),
+                    v => {
+                        let base = v.map_or_else(|| arch_eff.clone(), |(b, _)| b);
+                        let n: u32 = number.parse().unwrap();
+                        format!("{base}-v{n}")
+                    }
+                }
             } else {
                 chosen.to_string()
             };
