@@ -241,6 +241,19 @@ fn browser_tests(root: &Path, bundle: &Path) -> Result<()> {
 
 /// What CI runs. Output is streamed; the first failing step fails the run.
 fn ci(root: &Path) -> Result<()> {
+    let result = ci_steps(root);
+    if result.is_err() {
+        // A linker killed by SIGBUS is what a full disk looks like from here
+        // (it happened once in CI): say how full the disk was.
+        let _ = std::process::Command::new("df")
+            .arg("-h")
+            .arg(root)
+            .status();
+    }
+    result
+}
+
+fn ci_steps(root: &Path) -> Result<()> {
     let steps: [(&str, &[&str]); 4] = [
         ("fmt", &["fmt", "--all", "--check"]),
         (
