@@ -66,8 +66,13 @@ impl Binaries {
     }
 }
 
-/// Builds both CLIs once per test binary (a no-op when `cargo test
-/// --workspace` already built them) and returns their paths.
+/// Builds both CLIs once per test binary and returns their paths.
+///
+/// It asks for `cargo test --workspace --no-run`, the selection CI tests,
+/// because cargo unifies features per invocation: `cargo build -p <cli>`
+/// resolves `syn`, `indexmap`, `fnv`, ... with other features, which rebuilt
+/// the whole dependency tree (wasmtime included) a second time in `target/`.
+/// Under `cargo test --workspace` this is a no-op.
 pub fn binaries() -> &'static Binaries {
     static BINS: OnceLock<Binaries> = OnceLock::new();
     BINS.get_or_init(|| match build_binaries() {
@@ -84,19 +89,16 @@ fn build_binaries() -> Result<Binaries, String> {
     let out = std::process::Command::new(cargo)
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .args([
-            "build",
-            "-p",
-            "argocd-cnpg-guard",
-            "-p",
-            "kubectl-cnpg_plan",
-            "--bins",
+            "test",
+            "--workspace",
+            "--no-run",
             "--message-format=json-render-diagnostics",
         ])
         .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !out.status.success() {
-        return Err(format!("cargo build failed ({})", out.status));
+        return Err(format!("cargo test --no-run failed ({})", out.status));
     }
     let mut argocd = None;
     let mut plugin = None;
@@ -104,6 +106,18 @@ fn build_binaries() -> Result<Binaries, String> {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
+        // The CLIs themselves, not their unit-test executables.
+        let is_bin = msg
+            .pointer("/target/kind")
+            .and_then(|k| k.as_array())
+            .is_some_and(|k| k.iter().any(|k| k == "bin"));
+        let is_test = msg
+            .pointer("/profile/test")
+            .and_then(|t| t.as_bool())
+            .unwrap_or(true);
+        if !is_bin || is_test {
+            continue;
+        }
         let Some(exe) = msg.get("executable").and_then(|e| e.as_str()) else {
             continue;
         };
